@@ -1,0 +1,1 @@
+"""The ``amo-bridge`` command line: the one place that wires processes together."""

@@ -1,0 +1,61 @@
+"""``amo-bridge check-config``: validate and print the effective configuration, secrets masked."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from amo_bridge.cli.context import CONFIG_EXIT_CODE, AppContext, pass_app
+from amo_bridge.config import section_types
+from amo_bridge.config.spec import describe, env_fields
+from amo_bridge.errors import ConfigProblem
+
+REQUIREMENTS = ("api", "serve")
+
+
+@click.command("check-config")
+@click.option(
+    "--require",
+    "required",
+    type=click.Choice(REQUIREMENTS),
+    multiple=True,
+    help="Also fail (exit 2) unless ready for this: api (calling amoCRM), serve (receiving webhooks).",
+)
+@pass_app
+def check_config(app: AppContext, required: tuple[str, ...]) -> None:
+    """Validate the configuration and print it, secrets masked.
+
+    Exit status: 0 valid, 2 invalid (each bad variable is named with what was expected).
+    """
+    settings = app.settings  # exits 2 on an invalid value
+    state = "loaded" if app.env_file.exists() else "not found, using the environment only"
+    click.echo(f"env file: {app.env_file} ({state})")
+    for attribute, section_type in section_types():
+        section = getattr(settings, attribute)
+        click.echo(f"\n[{attribute}] {(section_type.__doc__ or '').strip().splitlines()[0]}")
+        for field_name, var in env_fields(section_type):
+            value = getattr(section, field_name)
+            if attribute == "store" and field_name == "database_url":
+                value = settings.store.safe_database_url
+            default = dataclasses.fields(section_type)
+            is_default = any(f.name == field_name and f.default == value for f in default)
+            note = "  (default)" if is_default and value is not None else ""
+            click.echo(f"  {var.name:<26} = {describe(value)}{note}")
+
+    for warning in settings.warnings:
+        click.echo(f"\nwarning: {warning}", err=True)
+
+    readiness: dict[str, list[ConfigProblem]] = {
+        "api": settings.amo.api_problems(),
+        "serve": settings.webhooks.serve_problems(),
+    }
+    click.echo("")
+    for name, problems in readiness.items():
+        verdict = "ready" if not problems else "not ready"
+        click.echo(f"{name}: {verdict}")
+        for problem in problems:
+            click.echo(f"  - {problem}")
+    missing = [problem for name in required for problem in readiness[name]]
+    if missing:
+        raise SystemExit(CONFIG_EXIT_CODE)

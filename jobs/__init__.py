@@ -1,0 +1,1 @@
+"""Scheduled jobs and their runner (an edge over amo_bridge)."""

@@ -1,0 +1,1 @@
+"""Webhook receiver: Flask app, routes and handler registry (an edge over amo_bridge)."""
