@@ -247,6 +247,48 @@ class WorkerSettings:
 
 
 @dataclass(frozen=True)
+class SandboxSettings:
+    """The local amoCRM emulator (`amo-bridge sandbox`)."""
+
+    # Variables of the sandbox go here (issue #5).
+
+
+@dataclass(frozen=True)
+class DistributionSettings:
+    """Fair lead distribution: pools, members, availability, SLA."""
+
+    # Variables of the distributor go here (issue #7).
+
+
+@dataclass(frozen=True)
+class HandoffSettings:
+    """Hand-offs between the levels: outcome stages, duplicates, warm-up return."""
+
+    # Variables of hand-offs go here (issue #8).
+
+
+@dataclass(frozen=True)
+class JobsSettings:
+    """Scheduled jobs: schedules, retention, triggers."""
+
+    # Variables of the jobs go here (issue #9).
+
+
+@dataclass(frozen=True)
+class KpiSettings:
+    """KPIs: activity mapping, targets, sync into amoCRM."""
+
+    # Variables of the KPIs go here (issue #10).
+
+
+@dataclass(frozen=True)
+class WidgetSettings:
+    """The amoCRM widget and the dashboard."""
+
+    # Variables of the widget go here (issue #11).
+
+
+@dataclass(frozen=True)
 class LogSettings:
     """Logging."""
 
@@ -272,5 +314,11 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    distribution: DistributionSettings = field(default_factory=DistributionSettings)
+    handoff: HandoffSettings = field(default_factory=HandoffSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
+    kpi: KpiSettings = field(default_factory=KpiSettings)
+    widget: WidgetSettings = field(default_factory=WidgetSettings)
     log: LogSettings = field(default_factory=LogSettings)
     warnings: tuple[str, ...] = ()
