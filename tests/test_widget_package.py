@@ -142,3 +142,37 @@ def test_dashboard_link_needs_public_url_and_a_secret(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "PUBLIC_URL" in result.output
     assert "DASHBOARD_SECRET" in result.output
+
+
+def test_dashboard_preview_serves_marked_demonstration_data(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    (tmp_path / "empty.env").write_text("")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AMO_BRIDGE_ENV_FILE": str(tmp_path / "empty.env"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'preview.db'}",
+    }
+    launcher = "import sys; from amo_bridge.cli.main import main; sys.argv[0] = 'amo-bridge'; main()"
+    command = [sys.executable, "-c", launcher, "dashboard", "preview", "--port", "0", "--lang", "en"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), (
+            process.stderr.read() if process.poll() is not None else url
+        )
+        with urllib.request.urlopen(url, timeout=10) as response:
+            page = response.read().decode()
+        assert "Preview: demonstration data" in page
+        assert "184" in page
+        unsigned = url.split("?")[0]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(unsigned, timeout=10)
+        assert refused.value.code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -42,8 +42,10 @@ def create_widget_blueprint(
     *,
     settings: Settings,
     clock: Clock = SYSTEM_CLOCK,
+    notice: str | None = None,
 ) -> Blueprint:
-    """The ``/widget/`` blueprint over a data source and an action port."""
+    """The ``/widget/`` blueprint over a data source and an action port. ``notice``: a banner shown
+    on the page (the preview marks its fixture data with it)."""
     bp = Blueprint("widget", __name__, url_prefix="/widget")
     origins = settings.widget.origins(settings.amo)
     tz = settings.amo.timezone
@@ -104,7 +106,7 @@ def create_widget_blueprint(
         except ValueError as error:
             return bad_request(f"period: expected {error}")
         keep = {name: request.args[name] for name in LINK_PARAMS if name in request.args}
-        view = build_dashboard(data, chosen, lang(), keep=keep)
+        view = build_dashboard(data, chosen, lang(), keep=keep, notice=notice)
         response = Response(render_dashboard(view), mimetype="text/html")
         ancestors = " ".join(["'self'", *origins])
         response.headers["Content-Security-Policy"] = (
@@ -184,11 +186,12 @@ def register_widget(
     actions: MemberActions,
     *,
     clock: Clock = SYSTEM_CLOCK,
+    notice: str | None = None,
 ) -> WidgetAccess:
     """Mount ``/widget/`` on ``app``; token replays are remembered in ``store`` (shared by processes)."""
     guard = StoreReplayGuard(store, clock=clock, leeway=float(settings.widget.token_leeway))
     access = WidgetAccess(settings.amo, settings.widget, guard, clock=clock)
     app.register_blueprint(
-        create_widget_blueprint(access, data_source, actions, settings=settings, clock=clock)
+        create_widget_blueprint(access, data_source, actions, settings=settings, clock=clock, notice=notice)
     )
     return access

@@ -39,6 +39,7 @@ TEXT: dict[str, dict[str, str]] = {
         "target": "Цель",
         "trend": "Динамика по дням",
         "empty": "Нет данных за период",
+        "preview_notice": "Предпросмотр: демонстрационные данные, а не данные вашего аккаунта.",
         "refused_title": "Доступ запрещён",
         "refused": (
             "Ссылка недействительна или устарела. Откройте панель из amoCRM или запросите новую ссылку."
@@ -86,6 +87,7 @@ TEXT: dict[str, dict[str, str]] = {
         "target": "Target",
         "trend": "Daily trend",
         "empty": "No data for this period",
+        "preview_notice": "Preview: demonstration data, not your account's.",
         "refused_title": "Access denied",
         "refused": (
             "The link is invalid or has expired. Open the dashboard from amoCRM or ask for a new link."

@@ -80,6 +80,7 @@ class DashboardView:
     weakest_stage: str | None
     distribution: tuple[tuple[str, Markup], ...]  # (level title, chart)
     trends: tuple[TrendView, ...]
+    notice: str | None = None  # a banner (translated), e.g. for demonstration data
 
 
 def _state(ratio: float | None) -> str:
@@ -149,6 +150,7 @@ def build_dashboard(
     lang: str,
     *,
     keep: Mapping[str, str] | None = None,
+    notice: str | None = None,
 ) -> DashboardView:
     """The whole page for ``period`` in ``lang``. ``keep``: query parameters every link must carry
     (the signed link's ``exp`` and ``sig``)."""
@@ -211,6 +213,7 @@ def build_dashboard(
         weakest_stage=weakest,
         distribution=distribution_charts(list(data.distribution(period)), lang),
         trends=tuple(trends),
+        notice=t(lang, notice) if notice else None,
     )
 
 
