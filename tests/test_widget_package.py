@@ -42,6 +42,22 @@ def test_build_writes_a_zip_amocrm_accepts(tmp_path: Path) -> None:
         assert archive.testzip() is None
 
 
+def test_build_sets_the_support_contact(tmp_path: Path) -> None:
+    out = tmp_path / "widget.zip"
+    plain = CliRunner().invoke(cli, ["widget", "build", "--out", str(out)])
+    assert "support contact is still the example one" in plain.output
+    args = ["--support-email", "help@acme.ru", "--support-link", "https://acme.ru/help"]
+    result = CliRunner().invoke(cli, ["widget", "build", "--out", str(out), *args])
+    assert result.exit_code == 0, result.output
+    assert "example one" not in result.output
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["widget"]["support"] == {"link": "https://acme.ru/help", "email": "help@acme.ru"}
+    bad = CliRunner().invoke(cli, ["widget", "build", "--out", str(out), "--support-email", "nobody"])
+    assert bad.exit_code == 1
+    assert "name@domain" in bad.output
+
+
 def test_build_is_reproducible(tmp_path: Path) -> None:
     first, second = tmp_path / "a.zip", tmp_path / "b.zip"
     build(SOURCE, first)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import click
 
-from amo_bridge.widget.package import WidgetPackageError, build, default_source, validate
+from amo_bridge.widget.package import (
+    WidgetPackageError,
+    build,
+    default_source,
+    placeholder_support,
+    validate,
+)
 
 
 @click.group()
@@ -28,17 +36,27 @@ def widget() -> None:
     show_default=True,
     help="Where to write the archive.",
 )
-def build_cmd(src: Path | None, out: Path) -> None:
+@click.option("--support-email", default=None, help="Support e-mail amoCRM shows for the widget.")
+@click.option("--support-link", default=None, help="Support page amoCRM shows for the widget.")
+def build_cmd(src: Path | None, out: Path, support_email: str | None, support_link: str | None) -> None:
     """Validate manifest.json, texts and logos, then write the zip amoCRM accepts."""
     source = src or default_source()
     if not (source / "manifest.json").exists():
         raise click.UsageError(f"no widget sources in {source} (pass --src PATH)")
+    support = {key: value for key, value in (("email", support_email), ("link", support_link)) if value}
     try:
-        names = build(source, out)
+        names = build(source, out, support=support)
     except WidgetPackageError as error:
         click.echo(f"amo-bridge widget build: {error}", err=True)
         raise SystemExit(1) from None
     click.echo(f"{out}: {len(names)} files ({', '.join(names)})")
+    with zipfile.ZipFile(out) as archive:
+        if placeholder_support(json.loads(archive.read("manifest.json"))):
+            click.echo(
+                "note: the support contact is still the example one; "
+                "pass --support-email and --support-link for a widget others will install",
+                err=True,
+            )
 
 
 @widget.command("check")

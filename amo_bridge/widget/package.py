@@ -174,9 +174,32 @@ def packed_files(source: Path) -> Iterator[tuple[str, Path]]:
                 yield (f"{folder}/{path.name}" if folder else path.name), path
 
 
-def build(source: Path, out: Path) -> list[str]:
-    """Validate ``source`` and write the archive to ``out``; return the names packed."""
+def placeholder_support(manifest: Mapping[str, Any]) -> bool:
+    """True while the manifest's support contact is still the example one."""
+    support = manifest.get("widget", {}).get("support", {})
+    return any("example." in str(value) for value in support.values())
+
+
+def _with_support(data: bytes, support: Mapping[str, str]) -> bytes:
+    manifest = json.loads(data)
+    manifest["widget"].setdefault("support", {}).update(support)
+    return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def build(source: Path, out: Path, *, support: Mapping[str, str] | None = None) -> list[str]:
+    """Validate ``source`` and write the archive to ``out``; return the names packed.
+
+    ``support`` (``{"link": ..., "email": ...}``) replaces the manifest's support contact in the archive.
+    """
     problems = validate(source)
+    if support:
+        unknown = set(support) - {"link", "email"}
+        if unknown:
+            problems.append(f"support: unknown fields {sorted(unknown)}")
+        if "email" in support and "@" not in support["email"]:
+            problems.append("support: the email must look like name@domain")
+        if "link" in support and not support["link"].startswith(("https://", "http://")):
+            problems.append("support: the link must be an http(s) URL")
     if problems:
         raise WidgetPackageError(problems)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -187,7 +210,10 @@ def build(source: Path, out: Path) -> list[str]:
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, path.read_bytes())
+            data = path.read_bytes()
+            if name == "manifest.json" and support:
+                data = _with_support(data, support)
+            archive.writestr(info, data)
             names.append(name)
     tmp.replace(out)
     return names
