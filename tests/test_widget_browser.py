@@ -183,7 +183,7 @@ def fetch_status(driver: Any, url: str, token: str | None = None) -> tuple[int, 
     return int(result[0]), str(result[1])
 
 
-def screenshot(driver: Any, name: str) -> Path:
+def screenshot(driver: Any, name: str, *, publish: bool = False) -> Path:
     """A full-page screenshot into test-artifacts/ (and docs/img/ with AMO_UPDATE_SCREENSHOT=1)."""
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
     metrics = {"width": 1280, "height": min(max(height, 600), 4000), "deviceScaleFactor": 1, "mobile": False}
@@ -194,7 +194,7 @@ def screenshot(driver: Any, name: str) -> Path:
         assert driver.save_screenshot(str(path))
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    if os.environ.get("AMO_UPDATE_SCREENSHOT") == "1":
+    if publish and os.environ.get("AMO_UPDATE_SCREENSHOT") == "1":
         (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, ROOT / "docs" / "img" / name)
     return path
@@ -225,7 +225,7 @@ def test_signed_link_shows_the_fixture_numbers(browser: Any, server: Server) -> 
     assert browser.find_elements(By.TAG_NAME, "script") == []
     resources = browser.execute_script("return performance.getEntriesByType('resource').length")
     assert resources == 0
-    path = screenshot(browser, "dashboard.png")
+    path = screenshot(browser, "dashboard.png", publish=True)
     assert path.stat().st_size > 20_000
 
 
@@ -306,6 +306,7 @@ def test_widget_script_opens_the_dashboard_and_admin_pauses_a_member(browser: An
         lambda d: d.find_elements(By.CSS_SELECTOR, '#employees tr.paused[data-user-id="202"]')
     )
     browser.switch_to.default_content()
+    screenshot(browser, "widget-admin.png")
 
 
 def test_widget_script_for_a_non_admin_shows_no_switches(browser: Any, server: Server) -> None:

@@ -66,9 +66,13 @@ define([], function () {
 
     function renderSwitches(root) {
       call('GET', '/widget/distribution').then(function (body) {
-        var list = el('ul', { 'class': 'amo-bridge-switches' });
+        var list = el('ul', { 'class': 'amo-bridge-switches', style: 'list-style:none;margin:0;padding:0;max-width:640px' });
         (body.items || []).forEach(function (share) {
-          var state = el('span', { 'class': 'state', text: text(share.paused ? 'paused' : 'active') });
+          var state = el('span', {
+            'class': 'state',
+            style: 'color:#6b7785;margin-left:auto',
+            text: text(share.paused ? 'paused' : 'active')
+          });
           var button = el('button', {
             type: 'button',
             'class': 'button-input',
@@ -89,12 +93,18 @@ define([], function () {
               button.disabled = false;
             });
           });
-          list.appendChild(el('li', { 'data-member-id': String(share.member_id) }, [
+          list.appendChild(el('li', {
+            'data-member-id': String(share.member_id),
+            style: 'display:flex;gap:12px;align-items:center;padding:4px 0;border-bottom:1px solid #e4e8ee'
+          }, [
             el('span', { 'class': 'member', text: share.member + ' (' + share.level + ') ' }), state, button
           ]));
         });
-        var box = el('section', { 'class': 'amo-bridge-admin' }, [el('h3', { text: text('switches') }), list]);
-        root.appendChild(box);
+        var box = el('section', { 'class': 'amo-bridge-admin', style: 'margin:16px 0' }, [
+          el('h3', { text: text('switches'), style: 'font-weight:600;margin:0 0 8px' }), list
+        ]);
+        // The switches go above the dashboard, where an admin sees them first.
+        root.insertBefore(box, root.firstChild);
       }, function () { /* the dashboard still shows; the switches need admin rights */ });
     }
 
