@@ -29,8 +29,8 @@ COMMANDS = {
     "run": "amo_bridge.cli.pending:run",
     "jobs": "amo_bridge.cli.pending:jobs",
     "kpi": "amo_bridge.cli.pending:kpi",
-    "dashboard": "amo_bridge.cli.pending:dashboard",
-    "widget": "amo_bridge.cli.pending:widget",
+    "dashboard": "amo_bridge.cli.dashboard:dashboard",
+    "widget": "amo_bridge.cli.widget:widget",
     "demo": "amo_bridge.cli.demo:demo",
 }
 

@@ -35,5 +35,3 @@ scheduler = _not_built("scheduler", 9, "Run every scheduled job (APScheduler, le
 run = _not_built("run", 9, "Run one job once (for system cron)")
 jobs = _not_built("jobs", 9, "Job run history")
 kpi = _not_built("kpi", 10, "KPI reports and funnel analytics")
-dashboard = _not_built("dashboard", 11, "Signed links to the KPI dashboard")
-widget = _not_built("widget", 11, "Build the amoCRM widget archive")

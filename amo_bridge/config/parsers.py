@@ -154,3 +154,20 @@ def redis_url(value: str) -> str:
     if parts.password:
         register_secret(parts.password)
     return stripped
+
+
+def origins(value: str) -> tuple[str, ...]:
+    """Comma-separated web origins (scheme://host[:port]), e.g. for CORS."""
+    expected = "comma-separated origins such as https://mycompany.amocrm.ru,https://mycompany.kommo.com"
+    found: list[str] = []
+    for item in value.split(","):
+        stripped = item.strip().rstrip("/")
+        if not stripped:
+            continue
+        parts = urlsplit(stripped)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path or parts.query:
+            raise ValueError(expected)
+        found.append(stripped)
+    if not found:
+        raise ValueError(expected)
+    return tuple(found)

@@ -285,7 +285,59 @@ class KpiSettings:
 class WidgetSettings:
     """The amoCRM widget and the dashboard."""
 
-    # Variables of the widget go here (issue #11).
+    dashboard_secret: Secret | None = env(
+        "DASHBOARD_SECRET",
+        parse=p.secret,
+        default=None,
+        secret=True,
+        help="Signs dashboard links (16+ characters); when unset, a key derived from AMO_CLIENT_SECRET",
+    )
+    link_ttl: int = env(
+        "DASHBOARD_LINK_TTL",
+        parse=p.positive_int,
+        default=7 * 86400,
+        help="Seconds a link from `amo-bridge dashboard link` stays valid (default 7 days)",
+    )
+    session_ttl: int = env(
+        "WIDGET_SESSION_TTL",
+        parse=p.positive_int,
+        default=900,
+        help="Seconds the dashboard link handed to the widget's iframe stays valid",
+    )
+    token_leeway: int = env(
+        "WIDGET_TOKEN_LEEWAY",
+        parse=p.non_negative_int,
+        default=30,
+        help="Clock skew in seconds tolerated on the exp/nbf/iat of widget tokens",
+    )
+    allowed_origins: tuple[str, ...] = env(
+        "WIDGET_ALLOWED_ORIGINS",
+        parse=p.origins,
+        default=(),
+        help="Origins allowed to call /widget/ (CORS); default: the account's amocrm.ru/.com and kommo.com",
+    )
+
+    def problems(self) -> list[ConfigProblem]:
+        if self.dashboard_secret is not None and 0 < len(self.dashboard_secret) < 16:
+            return [ConfigProblem("DASHBOARD_SECRET", str(self.dashboard_secret), "at least 16 characters")]
+        return []
+
+    def link_secret(self, amo: AmoSettings) -> Secret | None:
+        """The secret dashboard links are signed with: DASHBOARD_SECRET, else AMO_CLIENT_SECRET."""
+        if self.dashboard_secret:
+            return self.dashboard_secret
+        return amo.client_secret or None
+
+    def origins(self, amo: AmoSettings) -> tuple[str, ...]:
+        """Origins allowed to call the widget endpoints from the browser."""
+        if self.allowed_origins:
+            return self.allowed_origins
+        found: list[str] = []
+        if amo.subdomain:
+            found += [f"https://{amo.subdomain}.{host}" for host in ("amocrm.ru", "amocrm.com", "kommo.com")]
+        if amo.base_url:
+            found.append(amo.base_url)
+        return tuple(found)
 
 
 @dataclass(frozen=True)
