@@ -10,7 +10,7 @@ import responses
 from amo_bridge.api import AmoClient, NotFound
 from amo_bridge.api.models import LOST_STATUS_ID, WON_STATUS_ID
 from amo_bridge.api.resources.notes import common_note
-from tests.api.helpers import BASE, SAMPLES, sample
+from tests.api.helpers import BASE, sample
 
 V4 = f"{BASE}/api/v4"
 
