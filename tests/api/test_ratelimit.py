@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 
@@ -28,7 +29,7 @@ def test_store_limiter_spaces_slots_across_instances(fake_store: Store) -> None:
     b = StoreRateLimiter(fake_store, 7.0, clock=clock)  # another process on the same database
     start = clock.now()
     slots = [(a if i % 2 else b).reserve() for i in range(14)]
-    gaps = [later - earlier for earlier, later in zip(slots, slots[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
     assert slots[0] == pytest.approx(start)
     assert all(gap == pytest.approx(1 / 7) for gap in gaps)
     # 14 slots taken at one instant cover two seconds: never more than 7 in any second.
