@@ -234,10 +234,26 @@ def error_from_response(
     return AmoApiError(summary, **common)
 
 
+_CLIENT_PROBLEM_MARKERS = ("client authentication", "invalid_client", "client not found", "wrong client")
+_DEAD_GRANT_MARKERS = (
+    "revoked",
+    "invalid_grant",
+    "expired",
+    "decrypt",
+    "refresh token",
+    "authorization code",
+)
+
+
 def is_revoked_grant(error: AmoApiError) -> bool:
-    """The token endpoint refused the grant itself (revoked/expired/unknown refresh token or code)."""
+    """The token endpoint refused the grant itself (dead refresh token or code), not our client.
+
+    A refused *client* (wrong ``AMO_CLIENT_ID``/``AMO_CLIENT_SECRET``) is a configuration problem: the
+    refresh token may still be good, so it must not be thrown away.
+    """
     if not isinstance(error, Unauthorized | ValidationError):
         return False
     text = error.body_excerpt.lower()
-    markers = ("revoked", "invalid_grant", "expired", "invalid", "not found")
-    return isinstance(error, Unauthorized) or any(m in text for m in markers)
+    if any(marker in text for marker in _CLIENT_PROBLEM_MARKERS):
+        return False
+    return isinstance(error, Unauthorized) or any(marker in text for marker in _DEAD_GRANT_MARKERS)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +57,19 @@ def seed_tokens(
 
 def token_body(access: str = ACCESS_2, refresh: str = REFRESH_2) -> dict[str, Any]:
     return {"token_type": "Bearer", "expires_in": 86400, "access_token": access, "refresh_token": refresh}
+
+
+@contextlib.contextmanager
+def captured_logs(fmt: str = "text") -> Iterator[io.StringIO]:
+    """amo-bridge's own logging set-up writing to a buffer; the root logger is restored after."""
+    from amo_bridge.logs import setup_logging
+
+    root = logging.getLogger()
+    level = root.level
+    stream = io.StringIO()
+    setup_logging("DEBUG", fmt, stream=stream)
+    try:
+        yield stream
+    finally:
+        root.handlers = [h for h in root.handlers if not getattr(h, "_amo_bridge", False)]
+        root.setLevel(level)

@@ -3,7 +3,6 @@ long-lived tokens, auth status, and no token or secret in logs or exception text
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 
@@ -24,7 +23,6 @@ from amo_bridge.api.oauth import disconnect, exchange_code
 from amo_bridge.api.ratelimit import UnlimitedRateLimiter
 from amo_bridge.api.tokens import TokenStore
 from amo_bridge.clock import FakeClock
-from amo_bridge.logs import setup_logging
 from amo_bridge.secrets import Secret
 from amo_bridge.store import Store
 from tests.api.helpers import (
@@ -34,6 +32,7 @@ from tests.api.helpers import (
     CLIENT_SECRET,
     REFRESH_1,
     REFRESH_2,
+    captured_logs,
     make_settings,
     sample,
     seed_tokens,
@@ -242,11 +241,9 @@ def test_long_lived_token_is_sent_as_is_and_a_401_disconnects(
 
 
 def test_secrets_never_reach_logs_or_exception_text(
-    client: AmoClient, mocked: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+    client: AmoClient, mocked: responses.RequestsMock
 ) -> None:
-    stream = io.StringIO()
-    setup_logging("DEBUG", "text", stream=stream)
-    try:
+    with captured_logs("text") as stream:
         mocked.get(ACCOUNT, json=sample("error_401.json"), status=401)
         mocked.post(TOKEN, json=token_body())
         echo = {"title": "Bad Request", "status": 400, "detail": f"bad token {ACCESS_2} / {CLIENT_SECRET}"}
@@ -258,10 +255,6 @@ def test_secrets_never_reach_logs_or_exception_text(
             "failed: %s body=%s", caught.value, caught.value.body_excerpt
         )
         output = stream.getvalue()
-    finally:
-        logging.getLogger().handlers = [
-            h for h in logging.getLogger().handlers if not getattr(h, "_amo_bridge", False)
-        ]
     for secret in (ACCESS_1, ACCESS_2, REFRESH_1, REFRESH_2, CLIENT_SECRET):
         assert secret not in text
         assert secret not in output
@@ -269,3 +262,58 @@ def test_secrets_never_reach_logs_or_exception_text(
     pair = TokenStore(client.store).load()
     assert pair is not None
     assert ACCESS_2 not in repr(pair)
+
+
+def test_a_refused_client_keeps_the_tokens(
+    api_store: Store, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    seed_tokens(api_store, expires_in=-10)
+    client = AmoClient.from_settings(make_settings(), api_store, clock=clock, limiter=UnlimitedRateLimiter())
+    refused = {"title": "Unauthorized", "status": 401, "hint": "Client authentication failed"}
+    mocked.post(TOKEN, json=refused, status=401)
+    with pytest.raises(Unauthorized):
+        client.account.get()
+    assert TokenStore(api_store).load() is not None  # a configuration problem, not a dead grant
+    assert api_store.kv.get(integration.INTEGRATION_KEY) is None
+
+
+def test_a_400_dead_refresh_token_is_revoked(
+    api_store: Store, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    seed_tokens(api_store, expires_in=-10)
+    client = AmoClient.from_settings(make_settings(), api_store, clock=clock, limiter=UnlimitedRateLimiter())
+    dead = {"title": "Bad Request", "status": 400, "hint": "Cannot decrypt the refresh token", "detail": "x"}
+    mocked.post(TOKEN, json=dead, status=400)
+    with pytest.raises(AuthorizationRevoked):
+        client.account.get()
+    assert auth_status(client.settings, api_store).state == "disconnected"
+
+
+def test_api_domain_from_the_token_routes_api_calls(
+    api_store: Store, clock: FakeClock, mocked: responses.RequestsMock
+) -> None:
+    seed_tokens(api_store, expires_in=-10)
+    client = AmoClient.from_settings(make_settings(), api_store, clock=clock, limiter=UnlimitedRateLimiter())
+    mocked.post(TOKEN, json={**token_body(), "api_domain": "api-b.amocrm.ru"})
+    mocked.get("https://api-b.amocrm.ru/api/v4/account", json=sample("account.json"))
+    client.account.get()
+    assert mocked.calls[-1].request.url.startswith("https://api-b.amocrm.ru/api/v4/account")
+    stored = TokenStore(api_store).load()
+    assert stored is not None
+    assert stored.api_domain == "api-b.amocrm.ru"
+
+
+def test_log_lines_of_one_call_share_a_correlation_id(
+    client: AmoClient, mocked: responses.RequestsMock
+) -> None:
+    with captured_logs("json") as stream:
+        mocked.get(ACCOUNT, json=sample("error_401.json"), status=401)
+        mocked.post(TOKEN, json=token_body())
+        mocked.get(ACCOUNT, json=sample("account.json"))
+        client.account.get()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    ours = [line for line in lines if line["logger"].startswith("amo_bridge.api")]
+    assert len(ours) >= 3
+    ids = {line["correlation_id"] for line in ours}
+    assert len(ids) == 1
+    assert next(iter(ids)).startswith("api-")
