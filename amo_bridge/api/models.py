@@ -183,6 +183,18 @@ class CustomField:
 
 
 @dataclass(frozen=True)
+class UserGroup:
+    """A group of users (a department: L1, L2, L3)."""
+
+    id: int
+    name: str
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> UserGroup:
+        return cls(_int(raw.get("id")), str(raw.get("name", "")))
+
+
+@dataclass(frozen=True)
 class Account:
     id: int
     name: str
@@ -191,6 +203,7 @@ class Account:
     currency: str | None
     current_user_id: int | None
     task_types: tuple[TaskType, ...]
+    user_groups: tuple[UserGroup, ...]
     raw: dict[str, Any] = _raw_field()
 
     @classmethod
@@ -203,6 +216,7 @@ class Account:
             currency=raw.get("currency"),
             current_user_id=_opt_int(raw.get("current_user_id")),
             task_types=tuple(TaskType.from_api(t) for t in _embedded(raw, "task_types")),
+            user_groups=tuple(UserGroup.from_api(g) for g in _embedded(raw, "users_groups")),
             raw=dict(raw),
         )
 

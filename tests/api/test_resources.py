@@ -22,10 +22,11 @@ def last_json(mocked: responses.RequestsMock) -> object:
 def test_account_with_task_types(client: AmoClient, mocked: responses.RequestsMock) -> None:
     mocked.get(f"{V4}/account", json=sample("account.json"))
     account = client.account.get()
-    assert "with=task_types" in mocked.calls[0].request.url
+    assert "with=task_types%2Cusers_groups" in mocked.calls[0].request.url
     assert account.subdomain == "example"
     assert [t.id for t in account.task_types] == [1, 2, 2843166]
     assert account.task_types[2].name == "Повторная продажа"
+    assert [g.name for g in account.user_groups][1:] == ["Лидогенерация", "Сопровождение"]
 
 
 def test_account_custom_fields(client: AmoClient, mocked: responses.RequestsMock) -> None:

@@ -9,8 +9,12 @@ CUSTOM_FIELD_ENTITIES = ("leads", "contacts", "companies")
 
 
 class AccountResource(Resource):
-    def get(self, *, task_types: bool = True) -> Account:
-        params = {"with": "task_types"} if task_types else None
+    def get(self, *, task_types: bool = True, user_groups: bool = True) -> Account:
+        """The account; ``with=task_types,users_groups`` by default (custom task types, departments)."""
+        extra = [
+            name for name, wanted in (("task_types", task_types), ("users_groups", user_groups)) if wanted
+        ]
+        params = {"with": ",".join(extra)} if extra else None
         return Account.from_api(self._client.get("/api/v4/account", params) or {})
 
     def custom_fields(self, entity_type: str = "leads") -> list[CustomField]:
