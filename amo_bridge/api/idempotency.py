@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from amo_bridge.api.errors import AmoApiError, ApiConnectionError, RateLimited
 from amo_bridge.api.retry import GUARDED_WRITE, retrying
@@ -81,6 +81,17 @@ class IdempotencyKeys:
         )
         with self._store.begin() as conn:
             conn.execute(statement)
+
+    def purge(self, older_than: float) -> int:
+        """Forget ``done`` keys last touched before ``older_than`` (Unix seconds); return how many.
+
+        Pending keys are kept: they mark creates whose outcome is still unknown.
+        """
+        statement = delete(amo_idempotency).where(
+            amo_idempotency.c.state == DONE, amo_idempotency.c.updated_at < older_than
+        )
+        with self._store.begin() as conn:
+            return int(conn.execute(statement).rowcount)
 
     def get(self, key: str) -> KeyRecord | None:
         with self._store.read() as conn:

@@ -96,3 +96,14 @@ def test_unguarded_create_is_not_retried(client: AmoClient, mocked: responses.Re
     with pytest.raises(ServerError):
         client.tasks.create(TASK)
     assert posts(mocked, TASKS) == 1
+
+
+def test_purge_forgets_old_done_keys_only(client: AmoClient, mocked: responses.RequestsMock) -> None:
+    mocked.post(TASKS, json=sample("tasks_created.json"))
+    client.tasks.create(TASK, idempotency_key="old-done")
+    client.idempotency.begin("old-pending", "tasks.create")
+    now = client.clock.now()
+    assert client.idempotency.purge(now - 1) == 0
+    assert client.idempotency.purge(now + 1) == 1
+    assert client.idempotency.get("old-done") is None
+    assert client.idempotency.get("old-pending") is not None
