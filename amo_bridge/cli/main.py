@@ -22,7 +22,7 @@ COMMANDS = {
     "worker": "amo_bridge.cli.pending:worker",
     "inbox": "amo_bridge.cli.pending:inbox",
     "webhooks": "amo_bridge.cli.pending:webhooks",
-    "auth": "amo_bridge.cli.pending:auth",
+    "auth": "amo_bridge.cli.auth:auth",
     "sandbox": "amo_bridge.cli.pending:sandbox",
     "distribution": "amo_bridge.cli.pending:distribution",
     "scheduler": "amo_bridge.cli.pending:scheduler",

@@ -8,7 +8,7 @@ behave the same; amoCRM ids are ``BigInteger``. Every change here needs a migrat
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, String, Table, Text
 
 metadata = MetaData(
     naming_convention={
@@ -37,4 +37,41 @@ locks = Table(
     Column("acquired_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
     comment="Named leases: single-flight sections and the scheduler's leadership.",
+)
+
+# ---------------------------------------------------------------------------------------------
+# amoCRM API client (amo_bridge/api): OAuth tokens, the shared rate limiter, idempotent creates.
+# ---------------------------------------------------------------------------------------------
+
+amo_tokens = Table(
+    "amo_tokens",
+    metadata,
+    Column("name", String(50), primary_key=True),  # "default": one integration per deployment
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("api_domain", String(255), nullable=True),
+    Column("updated_at", Float, nullable=False),
+    comment="The OAuth token pair of the amoCRM integration (never in files or logs).",
+)
+
+amo_rate_limits = Table(
+    "amo_rate_limits",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("tat", Float, nullable=False),  # GCRA theoretical arrival time: the next free slot
+    comment="Shared request slots of the amoCRM API limiter, one row per integration.",
+)
+
+amo_idempotency = Table(
+    "amo_idempotency",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("operation", String(100), nullable=False),
+    Column("state", String(20), nullable=False),  # pending | done
+    Column("entity_id", BigInteger, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    comment="Idempotency keys of creating API calls, written before the call.",
 )
