@@ -154,3 +154,12 @@ def redis_url(value: str) -> str:
     if parts.password:
         register_secret(parts.password)
     return stripped
+
+
+def phone_region(value: str) -> str:
+    import phonenumbers
+
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("a two-letter region code such as RU, KZ or BY")
+    return region
