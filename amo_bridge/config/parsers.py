@@ -171,3 +171,12 @@ def origins(value: str) -> tuple[str, ...]:
     if not found:
         raise ValueError(expected)
     return tuple(found)
+
+
+def phone_region(value: str) -> str:
+    import phonenumbers
+
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("a two-letter region code such as RU, KZ or BY")
+    return region

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from amo_bridge.config import parsers as p
 from amo_bridge.config.spec import env
 from amo_bridge.errors import ConfigProblem
+from amo_bridge.handoff.rules import HandoffRules, load_rules_file
 from amo_bridge.secrets import Secret
 
 
@@ -264,7 +265,18 @@ class DistributionSettings:
 class HandoffSettings:
     """Hand-offs between the levels: outcome stages, duplicates, warm-up return."""
 
-    # Variables of hand-offs go here (issue #8).
+    rules: HandoffRules | None = env(
+        "HANDOFF_RULES_FILE",
+        parse=load_rules_file,
+        default=None,
+        help="TOML file of hand-off rules: outcome stages, duplicates, warm-up return (docs/handoff.md)",
+    )
+    phone_region: str = env(
+        "HANDOFF_PHONE_REGION",
+        parse=p.phone_region,
+        default="RU",
+        help="Region assumed for phone numbers written without a country code (ISO 3166 code)",
+    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ behave the same; amoCRM ids are ``BigInteger``. Every change here needs a migrat
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData(
     naming_convention={
@@ -74,4 +74,31 @@ amo_idempotency = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     comment="Idempotency keys of creating API calls, written before the call.",
+)
+
+
+# --- hand-offs between the levels (amo_bridge/handoff) -------------------------------------------
+
+handoffs = Table(
+    "handoffs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("rule", String(200), nullable=False),
+    Column("lead_id", BigInteger, nullable=True),
+    Column("from_pipeline_id", BigInteger, nullable=True),
+    Column("from_status_id", BigInteger, nullable=True),
+    Column("to_pipeline_id", BigInteger, nullable=True),
+    Column("from_user_id", BigInteger, nullable=True),
+    Column("to_user_id", BigInteger, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("actions", Text, nullable=False),  # JSON list of the planned actions
+    Column("done_actions", Integer, nullable=False, default=0),
+    Column("state", String(16), nullable=False),  # planned | done | skipped
+    Column("error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Index("ix_handoffs_lead_id_created_at", "lead_id", "created_at"),
+    comment="Every hand-off between levels: who, from, to, why; also the once-only guard.",
 )
