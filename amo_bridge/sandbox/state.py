@@ -1,0 +1,1060 @@
+"""The sandbox account in memory: entities, their mutations, events and change notifications.
+
+Every mutation goes through a method here, whether it comes from the HTTP API or from the scenario's
+actors (who stand for people clicking in amoCRM's interface). Each method records amoCRM events
+(``/api/v4/events``) and tells listeners about the change (the webhook dispatcher listens). One
+re-entrant lock guards everything; listeners are called outside no lock-sensitive I/O (they queue).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from amo_bridge.sandbox.clock import SandboxClock
+from amo_bridge.sandbox.records import (
+    EVENT_ENTITY,
+    LOST,
+    UNSORTED_TYPE,
+    WON,
+    Change,
+    Record,
+    copy_record,
+)
+
+Listener = Callable[[Change], None]
+FieldError = dict[str, str]
+
+
+class EntityNotFound(LookupError):
+    pass
+
+
+class InvalidInput(ValueError):
+    """Validation errors of one entity: ``[{"code", "path", "detail"}]``."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e['path']}: {e['detail']}" for e in errors))
+        self.errors = errors
+
+
+def error(code: str, path: str, detail: str) -> FieldError:
+    return {"code": code, "path": path, "detail": detail}
+
+
+class SandboxState:
+    def __init__(self, clock: SandboxClock, *, account_id: int, subdomain: str) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.account: Record = {"id": account_id, "subdomain": subdomain, "name": subdomain}
+        self.listeners: list[Listener] = []
+        self.clear()
+
+    # ------------------------------------------------------------------ basics
+    def clear(self) -> None:
+        with self.lock:
+            self.groups: list[Record] = []
+            self.users: dict[int, Record] = {}
+            self.pipelines: dict[int, Record] = {}
+            self.custom_fields: dict[str, list[Record]] = {"leads": [], "contacts": [], "companies": []}
+            self.task_types: list[Record] = []
+            self.loss_reasons: list[Record] = []
+            self.leads: dict[int, Record] = {}
+            self.contacts: dict[int, Record] = {}
+            self.companies: dict[int, Record] = {}
+            self.tasks: dict[int, Record] = {}
+            self.notes: dict[str, dict[int, Record]] = {"leads": {}, "contacts": {}, "companies": {}}
+            self.events: list[Record] = []
+            self.calls: dict[int, Record] = {}
+            self.unsorted: dict[str, Record] = {}
+            self.unsorted_done: dict[str, Record] = {}
+            self.catalogs: dict[int, Record] = {}
+            self.catalog_fields: dict[int, list[Record]] = {}
+            self.catalog_elements: dict[int, Record] = {}
+            self.webhooks: dict[int, Record] = {}
+            self.ground_truth: Record = {"seed": None, "leads": {}, "clients": {}}
+            self._ids: dict[str, int] = {}
+            self.quiet = False  # while seeding: no events to listeners
+
+    def next_id(self, kind: str, start: int = 10_000_000) -> int:
+        with self.lock:
+            value = self._ids.get(kind, start) + 1
+            self._ids[kind] = value
+            return value
+
+    def now(self) -> int:
+        return int(self.clock.now())
+
+    def _notify(self, section: str, action: str, record: Record, /, **extra: Any) -> None:
+        if self.quiet:
+            return
+        change = Change(section, action, copy_record(record), extra, self.clock.now())
+        for listener in list(self.listeners):
+            listener(change)
+
+    def add_event(
+        self,
+        type_: str,
+        entity_type: str,
+        entity_id: int,
+        *,
+        by: int,
+        before: list[Record] | None = None,
+        after: list[Record] | None = None,
+        at: int | None = None,
+    ) -> Record:
+        event: Record = {
+            "id": uuid.UUID(int=self.next_id("event", 0) | (1 << 100)).hex[:26],
+            "type": type_,
+            "entity_id": entity_id,
+            "entity_type": EVENT_ENTITY.get(entity_type, entity_type),
+            "created_by": by,
+            "created_at": at if at is not None else self.now(),
+            "value_after": after or [],
+            "value_before": before or [],
+            "account_id": self.account["id"],
+        }
+        with self.lock:
+            self.events.append(event)
+        return event
+
+    # ------------------------------------------------------------------ lookups
+    def status(self, pipeline_id: int, status_id: int) -> Record | None:
+        pipeline = self.pipelines.get(pipeline_id)
+        if pipeline is None:
+            return None
+        return next((s for s in pipeline["statuses"] if s["id"] == status_id), None)
+
+    def unsorted_status(self, pipeline_id: int) -> Record | None:
+        pipeline = self.pipelines.get(pipeline_id)
+        if pipeline is None:
+            return None
+        return next((s for s in pipeline["statuses"] if s["type"] == UNSORTED_TYPE), None)
+
+    def first_status(self, pipeline_id: int) -> Record:
+        pipeline = self.pipelines[pipeline_id]
+        return next(
+            s for s in pipeline["statuses"] if s["type"] != UNSORTED_TYPE and s["id"] not in (WON, LOST)
+        )
+
+    def pipelines_with_status(self, status_id: int) -> list[int]:
+        return [p["id"] for p in self.pipelines.values() if any(s["id"] == status_id for s in p["statuses"])]
+
+    def main_pipeline_id(self) -> int:
+        return int(next(p["id"] for p in self.pipelines.values() if p["is_main"]))
+
+    def user_group(self, user_id: int) -> int:
+        user = self.users.get(user_id)
+        return int(user["rights"]["group_id"] or 0) if user else 0
+
+    def entity_store(self, entity_type: str) -> dict[int, Record]:
+        stores = {"leads": self.leads, "contacts": self.contacts, "companies": self.companies}
+        if entity_type not in stores:
+            raise EntityNotFound(entity_type)
+        return stores[entity_type]
+
+    def get(self, entity_type: str, entity_id: int) -> Record:
+        record = self.entity_store(entity_type).get(entity_id)
+        if record is None or record.get("is_deleted"):
+            raise EntityNotFound(f"{entity_type} {entity_id}")
+        return record
+
+    # ------------------------------------------------------------------ custom fields
+    def normalise_custom_fields(
+        self, entity_type: str, given: Any, current: list[Record] | None, path: str = "custom_fields_values"
+    ) -> list[Record] | None:
+        """Merge ``given`` (API input) into ``current``; raise :class:`InvalidInput` on a bad field."""
+        if given is None:
+            return current
+        if not isinstance(given, list):
+            raise InvalidInput([error("InvalidType", path, "This value should be of type array.")])
+        fields = {f["id"]: f for f in self.custom_fields.get(entity_type, [])}
+        by_code = {f["code"]: f for f in fields.values() if f.get("code")}
+        merged: dict[int, Record] = {v["field_id"]: v for v in (current or [])}
+        errors: list[FieldError] = []
+        for index, item in enumerate(given):
+            item_path = f"{path}.{index}"
+            if not isinstance(item, dict):
+                errors.append(error("InvalidType", item_path, "This value should be of type object."))
+                continue
+            definition = (
+                fields.get(item.get("field_id"))
+                if "field_id" in item
+                else by_code.get(item.get("field_code"))
+            )
+            if definition is None:
+                errors.append(
+                    error(
+                        "NotSupportedChoice",
+                        f"{item_path}.field_id",
+                        "The value you selected is not a valid choice.",
+                    )
+                )
+                continue
+            values = item.get("values")
+            if values is None or values == []:
+                merged.pop(definition["id"], None)
+                continue
+            if not isinstance(values, list):
+                errors.append(
+                    error("InvalidType", f"{item_path}.values", "This value should be of type array.")
+                )
+                continue
+            clean: list[Record] = []
+            for vi, raw in enumerate(values):
+                value_path = f"{item_path}.values.{vi}"
+                cleaned = self._clean_value(definition, raw, value_path, errors)
+                if cleaned is not None:
+                    clean.append(cleaned)
+            merged[definition["id"]] = {
+                "field_id": definition["id"],
+                "field_name": definition["name"],
+                "field_code": definition.get("code"),
+                "field_type": definition["type"],
+                "values": clean,
+            }
+        if errors:
+            raise InvalidInput(errors)
+        return list(merged.values()) or None
+
+    @staticmethod
+    def _clean_value(definition: Record, raw: Any, path: str, errors: list[FieldError]) -> Record | None:
+        if not isinstance(raw, dict):
+            errors.append(error("InvalidType", path, "This value should be of type object."))
+            return None
+        kind = definition["type"]
+        if kind in ("select", "multiselect", "radiobutton"):
+            enums = definition.get("enums") or []
+            match = next(
+                (
+                    e
+                    for e in enums
+                    if ("enum_id" in raw and e["id"] == raw["enum_id"]) or e["value"] == raw.get("value")
+                ),
+                None,
+            )
+            if match is None:
+                errors.append(
+                    error("NotSupportedChoice", path, "The value you selected is not a valid choice.")
+                )
+                return None
+            return {"value": match["value"], "enum_id": match["id"], "enum_code": None}
+        value: Any = raw.get("value")
+        if kind == "numeric":
+            try:
+                return {"value": str(int(value)) if float(value) == int(float(value)) else str(float(value))}
+            except (TypeError, ValueError):
+                errors.append(error("InvalidType", f"{path}.value", "This value should be of type numeric."))
+                return None
+        if kind in ("date", "birthday", "date_time"):
+            if not isinstance(value, int) or isinstance(value, bool):
+                errors.append(error("InvalidType", f"{path}.value", "This value should be of type int."))
+                return None
+            return {"value": value}
+        if kind in ("multitext",):
+            enum_code = raw.get("enum_code") or "WORK"
+            return {"value": str(value), "enum_id": None, "enum_code": enum_code}
+        if value is None:
+            errors.append(error("NotBlank", f"{path}.value", "This value should not be blank."))
+            return None
+        return {"value": value}
+
+    # ------------------------------------------------------------------ leads
+    def validate_lead(self, data: Any, current: Record | None, path_prefix: str = "") -> Record:
+        """The lead fields to apply, or :class:`InvalidInput`."""
+        if not isinstance(data, dict):
+            raise InvalidInput(
+                [error("InvalidType", path_prefix or "0", "This value should be of type object.")]
+            )
+        errors: list[FieldError] = []
+        out: Record = {}
+        if "name" in data:
+            if not isinstance(data["name"], str):
+                errors.append(error("InvalidType", "name", "This value should be of type string."))
+            else:
+                out["name"] = data["name"]
+        for key in (
+            "price",
+            "loss_reason_id",
+            "created_by",
+            "updated_by",
+            "created_at",
+            "updated_at",
+            "closed_at",
+        ):
+            if key in data and data[key] is not None:
+                if not isinstance(data[key], int) or isinstance(data[key], bool):
+                    errors.append(error("InvalidType", key, "This value should be of type int."))
+                else:
+                    out[key] = data[key]
+        if "responsible_user_id" in data:
+            rid = data["responsible_user_id"]
+            if not isinstance(rid, int) or rid not in self.users:
+                errors.append(
+                    error(
+                        "NotSupportedChoice",
+                        "responsible_user_id",
+                        "The value you selected is not a valid choice.",
+                    )
+                )
+            else:
+                out["responsible_user_id"] = rid
+        pipeline_id = data.get("pipeline_id")
+        status_id = data.get("status_id")
+        if pipeline_id is not None and (
+            not isinstance(pipeline_id, int) or pipeline_id not in self.pipelines
+        ):
+            errors.append(
+                error("NotSupportedChoice", "pipeline_id", "The value you selected is not a valid choice.")
+            )
+            pipeline_id = None
+        if status_id is not None and not isinstance(status_id, int):
+            errors.append(error("InvalidType", "status_id", "This value should be of type int."))
+            status_id = None
+        target_pipeline = (
+            pipeline_id
+            if pipeline_id is not None
+            else (current["pipeline_id"] if current else self.main_pipeline_id())
+        )
+        if status_id is not None:
+            status = self.status(target_pipeline, status_id)
+            if status is None:
+                errors.append(
+                    error("NotSupportedChoice", "status_id", "The value you selected is not a valid choice.")
+                )
+            elif (
+                current is not None and status["type"] == UNSORTED_TYPE and current["status_id"] != status_id
+            ):
+                errors.append(
+                    error(
+                        "NotSupportedChoice", "status_id", "A lead cannot be moved into the unsorted stage."
+                    )
+                )
+            else:
+                out["status_id"] = status_id
+                out["pipeline_id"] = target_pipeline
+        elif pipeline_id is not None:
+            out["pipeline_id"] = pipeline_id
+            out["status_id"] = self.first_status(pipeline_id)["id"]
+        if current is not None and "status_id" in out and current["status_id"] != out["status_id"]:
+            cur_status = self.status(current["pipeline_id"], current["status_id"])
+            if cur_status is not None and cur_status["type"] == UNSORTED_TYPE:
+                # amoCRM: a lead leaves the unsorted stage only by accept/decline/link (sandbox choice).
+                errors.append(
+                    error(
+                        "NotSupportedChoice",
+                        "status_id",
+                        "The lead is in the unsorted stage: accept it first.",
+                    )
+                )
+        try:
+            cfv = self.normalise_custom_fields(
+                "leads",
+                data.get("custom_fields_values"),
+                current.get("custom_fields_values") if current else None,
+            )
+            if "custom_fields_values" in data:
+                out["custom_fields_values"] = cfv
+        except InvalidInput as bad:
+            errors += bad.errors
+        embedded = data.get("_embedded")
+        if isinstance(embedded, dict) and isinstance(embedded.get("tags"), list):
+            out["tags"] = [
+                {"id": t.get("id") or self.next_id("tag", 500), "name": t.get("name") or str(t.get("id"))}
+                for t in embedded["tags"]
+                if isinstance(t, dict)
+            ]
+        if errors:
+            raise InvalidInput(errors)
+        return out
+
+    def add_lead(self, fields: Record, *, by: int = 0, at: int | None = None) -> Record:
+        with self.lock:
+            now = at if at is not None else self.now()
+            pipeline_id = fields.get("pipeline_id") or self.main_pipeline_id()
+            status_id = fields.get("status_id") or self.first_status(pipeline_id)["id"]
+            responsible = fields.get("responsible_user_id", by or 0)
+            lead: Record = {
+                "id": self.next_id("lead"),
+                "name": fields.get("name") or "",
+                "price": fields.get("price", 0) or 0,
+                "responsible_user_id": responsible,
+                "group_id": self.user_group(responsible),
+                "status_id": status_id,
+                "pipeline_id": pipeline_id,
+                "loss_reason_id": fields.get("loss_reason_id"),
+                "created_by": fields.get("created_by", by),
+                "updated_by": by,
+                "created_at": fields.get("created_at", now),
+                "updated_at": fields.get("updated_at", now),
+                "closed_at": now if status_id in (WON, LOST) else None,
+                "closest_task_at": None,
+                "is_deleted": False,
+                "custom_fields_values": fields.get("custom_fields_values"),
+                "score": None,
+                "account_id": self.account["id"],
+                "labor_cost": None,
+                "tags": fields.get("tags", []),
+                "contacts": [],
+                "company_id": None,
+            }
+            self.leads[lead["id"]] = lead
+            self.add_event(
+                "lead_added",
+                "leads",
+                lead["id"],
+                by=by,
+                at=lead["created_at"],
+                after=[{"lead_status": {"id": status_id, "pipeline_id": pipeline_id}}],
+            )
+            self._notify("leads", "add", lead)
+            return lead
+
+    def update_lead(self, lead_id: int, changes: Record, *, by: int = 0) -> Record:
+        with self.lock:
+            lead = self.get("leads", lead_id)
+            old = copy_record(lead)
+            now = self.now()
+            for key, value in changes.items():
+                lead[key] = value
+            lead["updated_at"] = changes.get("updated_at", now)
+            lead["updated_by"] = by
+            if "responsible_user_id" in changes:
+                lead["group_id"] = self.user_group(lead["responsible_user_id"])
+            status_changed = (lead["status_id"], lead["pipeline_id"]) != (
+                old["status_id"],
+                old["pipeline_id"],
+            )
+            if status_changed:
+                lead["closed_at"] = now if lead["status_id"] in (WON, LOST) else None
+                self.add_event(
+                    "lead_status_changed",
+                    "leads",
+                    lead_id,
+                    by=by,
+                    before=[{"lead_status": {"id": old["status_id"], "pipeline_id": old["pipeline_id"]}}],
+                    after=[{"lead_status": {"id": lead["status_id"], "pipeline_id": lead["pipeline_id"]}}],
+                )
+            responsible_changed = lead["responsible_user_id"] != old["responsible_user_id"]
+            if responsible_changed:
+                self.add_event(
+                    "entity_responsible_changed",
+                    "leads",
+                    lead_id,
+                    by=by,
+                    before=[{"responsible_user": {"id": old["responsible_user_id"]}}],
+                    after=[{"responsible_user": {"id": lead["responsible_user_id"]}}],
+                )
+            if lead["price"] != old["price"]:
+                self.add_event(
+                    "sale_field_changed",
+                    "leads",
+                    lead_id,
+                    by=by,
+                    before=[{"sale_field_value": {"sale": old["price"]}}],
+                    after=[{"sale_field_value": {"sale": lead["price"]}}],
+                )
+            self._custom_field_events(
+                "leads", lead_id, old.get("custom_fields_values"), lead.get("custom_fields_values"), by
+            )
+            self._notify("leads", "update", lead)
+            if status_changed:
+                self._notify(
+                    "leads",
+                    "status",
+                    lead,
+                    old_status_id=old["status_id"],
+                    old_pipeline_id=old["pipeline_id"],
+                )
+            if responsible_changed:
+                self._notify("leads", "responsible", lead, old_responsible_user_id=old["responsible_user_id"])
+            return lead
+
+    def _custom_field_events(
+        self, entity_type: str, entity_id: int, before: Any, after: Any, by: int
+    ) -> None:
+        old = {v["field_id"]: v["values"] for v in before or []}
+        new = {v["field_id"]: v["values"] for v in after or []}
+        for field_id in sorted(set(old) | set(new)):
+            if old.get(field_id) != new.get(field_id):
+                self.add_event(
+                    f"custom_field_{field_id}_value_changed",
+                    entity_type,
+                    entity_id,
+                    by=by,
+                    before=[
+                        {"custom_field_value": {"field_id": field_id, "text": str(v.get("value"))}}
+                        for v in old.get(field_id, [])
+                    ],
+                    after=[
+                        {"custom_field_value": {"field_id": field_id, "text": str(v.get("value"))}}
+                        for v in new.get(field_id, [])
+                    ],
+                )
+
+    def delete_lead(self, lead_id: int, *, by: int = 0) -> None:
+        with self.lock:
+            lead = self.get("leads", lead_id)
+            lead["is_deleted"] = True
+            lead["updated_at"] = self.now()
+            self.add_event("lead_deleted", "leads", lead_id, by=by)
+            self._notify("leads", "delete", lead)
+
+    # ------------------------------------------------------------------ contacts and companies
+    def add_contact(
+        self, fields: Record, *, by: int = 0, company: bool = False, at: int | None = None
+    ) -> Record:
+        with self.lock:
+            now = at if at is not None else self.now()
+            kind = "companies" if company else "contacts"
+            responsible = fields.get("responsible_user_id", by or 0)
+            record: Record = {
+                "id": self.next_id("company" if company else "contact"),
+                "name": fields.get("name") or "",
+                "responsible_user_id": responsible,
+                "group_id": self.user_group(responsible),
+                "created_by": by,
+                "updated_by": by,
+                "created_at": fields.get("created_at", now),
+                "updated_at": fields.get("updated_at", now),
+                "closest_task_at": None,
+                "is_deleted": False,
+                "custom_fields_values": fields.get("custom_fields_values"),
+                "account_id": self.account["id"],
+                "tags": [],
+                "lead_ids": [],
+            }
+            if company:
+                record["contact_ids"] = []
+            else:
+                record["first_name"] = fields.get("first_name", "")
+                record["last_name"] = fields.get("last_name", "")
+                record["company_id"] = None
+            self.entity_store(kind)[record["id"]] = record
+            self.add_event(
+                "company_added" if company else "contact_added",
+                kind,
+                record["id"],
+                by=by,
+                at=record["created_at"],
+            )
+            self._notify("contacts", "add", record, type="company" if company else "contact")
+            return record
+
+    def update_contact(self, entity_type: str, entity_id: int, changes: Record, *, by: int = 0) -> Record:
+        with self.lock:
+            record = self.get(entity_type, entity_id)
+            old = copy_record(record)
+            record.update(changes)
+            record["updated_at"] = self.now()
+            record["updated_by"] = by
+            if (
+                "responsible_user_id" in changes
+                and old["responsible_user_id"] != record["responsible_user_id"]
+            ):
+                self.add_event(
+                    "entity_responsible_changed",
+                    entity_type,
+                    entity_id,
+                    by=by,
+                    before=[{"responsible_user": {"id": old["responsible_user_id"]}}],
+                    after=[{"responsible_user": {"id": record["responsible_user_id"]}}],
+                )
+            self._custom_field_events(
+                entity_type,
+                entity_id,
+                old.get("custom_fields_values"),
+                record.get("custom_fields_values"),
+                by,
+            )
+            self._notify(
+                "contacts", "update", record, type="company" if entity_type == "companies" else "contact"
+            )
+            return record
+
+    def validate_contact(self, entity_type: str, data: Any, current: Record | None) -> Record:
+        if not isinstance(data, dict):
+            raise InvalidInput([error("InvalidType", "0", "This value should be of type object.")])
+        errors: list[FieldError] = []
+        out: Record = {}
+        for key in ("name", "first_name", "last_name"):
+            if key in data:
+                if not isinstance(data[key], str):
+                    errors.append(error("InvalidType", key, "This value should be of type string."))
+                else:
+                    out[key] = data[key]
+        if "responsible_user_id" in data:
+            if data["responsible_user_id"] not in self.users:
+                errors.append(
+                    error(
+                        "NotSupportedChoice",
+                        "responsible_user_id",
+                        "The value you selected is not a valid choice.",
+                    )
+                )
+            else:
+                out["responsible_user_id"] = data["responsible_user_id"]
+        try:
+            cfv = self.normalise_custom_fields(
+                entity_type,
+                data.get("custom_fields_values"),
+                current.get("custom_fields_values") if current else None,
+            )
+            if "custom_fields_values" in data:
+                out["custom_fields_values"] = cfv
+        except InvalidInput as bad:
+            errors += bad.errors
+        if "name" not in out and current is None and ("first_name" in out or "last_name" in out):
+            out["name"] = f"{out.get('first_name', '')} {out.get('last_name', '')}".strip()
+        if errors:
+            raise InvalidInput(errors)
+        return out
+
+    # ------------------------------------------------------------------ links
+    def link(
+        self,
+        entity_type: str,
+        entity_id: int,
+        to_type: str,
+        to_id: int,
+        *,
+        is_main: bool = False,
+        by: int = 0,
+    ) -> None:
+        with self.lock:
+            source = self.get(entity_type, entity_id)
+            target = self.get(to_type, to_id)
+            pair = {entity_type, to_type}
+            if pair == {"leads", "contacts"}:
+                lead, contact = (source, target) if entity_type == "leads" else (target, source)
+                if all(c["id"] != contact["id"] for c in lead["contacts"]):
+                    lead["contacts"].append({"id": contact["id"], "is_main": is_main or not lead["contacts"]})
+                if lead["id"] not in contact["lead_ids"]:
+                    contact["lead_ids"].append(lead["id"])
+            elif pair == {"leads", "companies"}:
+                lead, company = (source, target) if entity_type == "leads" else (target, source)
+                lead["company_id"] = company["id"]
+                if lead["id"] not in company["lead_ids"]:
+                    company["lead_ids"].append(lead["id"])
+            elif pair == {"contacts", "companies"}:
+                contact, company = (source, target) if entity_type == "contacts" else (target, source)
+                contact["company_id"] = company["id"]
+                if contact["id"] not in company["contact_ids"]:
+                    company["contact_ids"].append(contact["id"])
+            else:
+                raise EntityNotFound(f"cannot link {entity_type} to {to_type}")
+            self.add_event(
+                "entity_linked",
+                entity_type,
+                entity_id,
+                by=by,
+                after=[{"link": {"entity": {"id": to_id, "type": EVENT_ENTITY.get(to_type, to_type)}}}],
+            )
+
+    def unlink(self, entity_type: str, entity_id: int, to_type: str, to_id: int) -> None:
+        with self.lock:
+            source = self.get(entity_type, entity_id)
+            if entity_type == "leads" and to_type == "contacts":
+                source["contacts"] = [c for c in source["contacts"] if c["id"] != to_id]
+                contact = self.contacts.get(to_id)
+                if contact and entity_id in contact["lead_ids"]:
+                    contact["lead_ids"].remove(entity_id)
+            elif entity_type == "leads" and to_type == "companies":
+                source["company_id"] = None
+
+    def links_of(self, entity_type: str, entity_id: int) -> list[Record]:
+        record = self.get(entity_type, entity_id)
+        out: list[Record] = []
+        if entity_type == "leads":
+            out += [
+                {
+                    "to_entity_id": c["id"],
+                    "to_entity_type": "contacts",
+                    "metadata": {"main_contact": c["is_main"]},
+                }
+                for c in record["contacts"]
+            ]
+            if record["company_id"]:
+                out.append(
+                    {"to_entity_id": record["company_id"], "to_entity_type": "companies", "metadata": None}
+                )
+        elif entity_type == "contacts":
+            out += [
+                {"to_entity_id": i, "to_entity_type": "leads", "metadata": None} for i in record["lead_ids"]
+            ]
+            if record.get("company_id"):
+                out.append(
+                    {"to_entity_id": record["company_id"], "to_entity_type": "companies", "metadata": None}
+                )
+        else:
+            out += [
+                {"to_entity_id": i, "to_entity_type": "leads", "metadata": None} for i in record["lead_ids"]
+            ]
+            out += [
+                {"to_entity_id": i, "to_entity_type": "contacts", "metadata": None}
+                for i in record["contact_ids"]
+            ]
+        for item in out:
+            item["entity_id"] = entity_id
+            item["entity_type"] = entity_type
+        return out
+
+    # ------------------------------------------------------------------ tasks
+    def validate_task(self, data: Any, current: Record | None) -> Record:
+        if not isinstance(data, dict):
+            raise InvalidInput([error("InvalidType", "0", "This value should be of type object.")])
+        errors: list[FieldError] = []
+        out: Record = {}
+        if current is None:
+            for key in ("text", "complete_till"):
+                if key not in data:
+                    errors.append(error("NotBlank", key, "This value should not be blank."))
+        if "text" in data:
+            if not isinstance(data["text"], str) or not data["text"]:
+                errors.append(error("NotBlank", "text", "This value should not be blank."))
+            else:
+                out["text"] = data["text"]
+        for key in ("complete_till", "duration", "entity_id", "task_type_id", "created_at", "updated_at"):
+            if key in data and data[key] is not None:
+                if not isinstance(data[key], int) or isinstance(data[key], bool):
+                    errors.append(error("InvalidType", key, "This value should be of type int."))
+                else:
+                    out[key] = data[key]
+        if "task_type_id" in out and all(t["id"] != out["task_type_id"] for t in self.task_types):
+            errors.append(
+                error("NotSupportedChoice", "task_type_id", "The value you selected is not a valid choice.")
+            )
+        if "entity_type" in data:
+            if data["entity_type"] not in ("leads", "contacts", "companies"):
+                errors.append(
+                    error(
+                        "NotSupportedChoice", "entity_type", "The value you selected is not a valid choice."
+                    )
+                )
+            else:
+                out["entity_type"] = data["entity_type"]
+        if "entity_id" in out:
+            try:
+                self.get(
+                    out.get("entity_type") or (current or {}).get("entity_type") or "leads", out["entity_id"]
+                )
+            except EntityNotFound:
+                errors.append(error("NotFound", "entity_id", "Entity not found."))
+        if "responsible_user_id" in data:
+            if data["responsible_user_id"] not in self.users:
+                errors.append(
+                    error(
+                        "NotSupportedChoice",
+                        "responsible_user_id",
+                        "The value you selected is not a valid choice.",
+                    )
+                )
+            else:
+                out["responsible_user_id"] = data["responsible_user_id"]
+        if "is_completed" in data:
+            if not isinstance(data["is_completed"], bool):
+                errors.append(error("InvalidType", "is_completed", "This value should be of type bool."))
+            else:
+                out["is_completed"] = data["is_completed"]
+        if "result" in data:
+            if not isinstance(data["result"], dict):
+                errors.append(error("InvalidType", "result", "This value should be of type object."))
+            else:
+                out["result"] = {"text": str(data["result"].get("text", ""))}
+        if errors:
+            raise InvalidInput(errors)
+        return out
+
+    def add_task(self, fields: Record, *, by: int = 0) -> Record:
+        with self.lock:
+            now = self.now()
+            responsible = fields.get("responsible_user_id", by)
+            task: Record = {
+                "id": self.next_id("task"),
+                "created_by": by,
+                "updated_by": by,
+                "created_at": fields.get("created_at", now),
+                "updated_at": fields.get("updated_at", now),
+                "responsible_user_id": responsible,
+                "group_id": self.user_group(responsible),
+                "entity_id": fields.get("entity_id"),
+                "entity_type": fields.get("entity_type", "leads" if fields.get("entity_id") else None),
+                "is_completed": fields.get("is_completed", False),
+                "task_type_id": fields.get("task_type_id", 1),
+                "text": fields["text"],
+                "duration": fields.get("duration", 0),
+                "complete_till": fields["complete_till"],
+                "result": fields.get("result", {}),
+                "account_id": self.account["id"],
+            }
+            self.tasks[task["id"]] = task
+            self._refresh_closest_task(task)
+            self.add_event("task_added", "tasks", task["id"], by=by)
+            self._notify("task", "add", task)
+            return task
+
+    def update_task(self, task_id: int, changes: Record, *, by: int = 0) -> Record:
+        with self.lock:
+            task = self.tasks.get(task_id)
+            if task is None:
+                raise EntityNotFound(f"task {task_id}")
+            was_completed = task["is_completed"]
+            task.update(changes)
+            task["updated_at"] = self.now()
+            task["updated_by"] = by
+            if task["is_completed"] and not was_completed:
+                self.add_event(
+                    "task_completed",
+                    "tasks",
+                    task_id,
+                    by=by,
+                    after=[{"task_completed": {"result": task.get("result", {}).get("text", "")}}],
+                )
+            self._refresh_closest_task(task)
+            self._notify("task", "update", task)
+            return task
+
+    def _refresh_closest_task(self, task: Record) -> None:
+        if task.get("entity_type") not in ("leads", "contacts", "companies") or not task.get("entity_id"):
+            return
+        owner = self.entity_store(task["entity_type"]).get(task["entity_id"])
+        if owner is None:
+            return
+        open_tasks = [
+            t["complete_till"]
+            for t in self.tasks.values()
+            if t["entity_id"] == owner["id"]
+            and t["entity_type"] == task["entity_type"]
+            and not t["is_completed"]
+        ]
+        owner["closest_task_at"] = min(open_tasks) if open_tasks else None
+
+    # ------------------------------------------------------------------ notes
+    def add_note(
+        self,
+        entity_type: str,
+        entity_id: int,
+        note_type: str,
+        params: Record,
+        *,
+        by: int = 0,
+        at: int | None = None,
+    ) -> Record:
+        with self.lock:
+            owner = self.get(entity_type, entity_id)
+            now = at if at is not None else self.now()
+            note: Record = {
+                "id": self.next_id("note"),
+                "entity_id": entity_id,
+                "created_by": by,
+                "updated_by": by,
+                "created_at": now,
+                "updated_at": now,
+                "responsible_user_id": by or owner["responsible_user_id"],
+                "group_id": self.user_group(by),
+                "note_type": note_type,
+                "params": params,
+                "account_id": self.account["id"],
+            }
+            self.notes[entity_type][note["id"]] = note
+            kind = {"call_in": "incoming_call", "call_out": "outgoing_call"}.get(
+                note_type, "common_note_added"
+            )
+            if kind == "common_note_added" and note_type != "common":
+                kind = f"{note_type}_note_added"
+            self.add_event(kind, entity_type, entity_id, by=by, at=now, after=[{"note": {"id": note["id"]}}])
+            singular = {"leads": "lead", "contacts": "contact", "companies": "company"}[entity_type]
+            self._notify(
+                f"note_{singular}",
+                "add",
+                note,
+                element_type={"contacts": 1, "leads": 2, "companies": 3}[entity_type],
+            )
+            return note
+
+    # ------------------------------------------------------------------ unsorted
+    def add_unsorted(
+        self,
+        *,
+        category: str,
+        pipeline_id: int,
+        source_uid: str,
+        source_name: str,
+        lead_fields: Record,
+        contact_id: int | None,
+        metadata: Record,
+        at: int | None = None,
+    ) -> Record:
+        with self.lock:
+            status = self.unsorted_status(pipeline_id)
+            if status is None:
+                raise EntityNotFound(f"pipeline {pipeline_id} has no unsorted stage")
+            was_quiet = self.quiet
+            self.quiet = True  # the unsorted[add] webhook stands for the lead's creation
+            try:
+                lead = self.add_lead(
+                    {
+                        **lead_fields,
+                        "pipeline_id": pipeline_id,
+                        "status_id": status["id"],
+                        "responsible_user_id": lead_fields.get("responsible_user_id", 0),
+                    },
+                    by=0,
+                    at=at,
+                )
+                if contact_id is not None:
+                    self.link("leads", lead["id"], "contacts", contact_id, is_main=True)
+            finally:
+                self.quiet = was_quiet
+            uid = uuid.UUID(int=(self.next_id("unsorted", 0) << 64) | lead["id"]).hex
+            record: Record = {
+                "uid": uid,
+                "source_uid": source_uid,
+                "source_name": source_name,
+                "category": category,
+                "pipeline_id": pipeline_id,
+                "created_at": lead["created_at"],
+                "metadata": metadata,
+                "account_id": self.account["id"],
+                "lead_id": lead["id"],
+                "contact_ids": [contact_id] if contact_id is not None else [],
+            }
+            self.unsorted[uid] = record
+            contacts = [copy_record(self.contacts[c]) for c in record["contact_ids"] if c in self.contacts]
+            self._notify("unsorted", "add", record, lead=copy_record(lead), contacts=contacts)
+            return record
+
+    def take_unsorted(self, uid: str) -> Record:
+        record = self.unsorted.get(uid)
+        if record is None:
+            raise EntityNotFound(f"unsorted {uid}")
+        return record
+
+    def accept_unsorted(self, uid: str, *, user_id: int, status_id: int | None, by: int) -> Record:
+        with self.lock:
+            record = self.take_unsorted(uid)
+            lead = self.leads[record["lead_id"]]
+            target = status_id if status_id is not None else self.first_status(record["pipeline_id"])["id"]
+            if self.status(record["pipeline_id"], target) is None:
+                raise InvalidInput(
+                    [
+                        error(
+                            "NotSupportedChoice", "status_id", "The value you selected is not a valid choice."
+                        )
+                    ]
+                )
+            if user_id not in self.users:
+                raise InvalidInput(
+                    [error("NotSupportedChoice", "user_id", "The value you selected is not a valid choice.")]
+                )
+            del self.unsorted[uid]
+            self.unsorted_done[uid] = {**record, "action": "accept"}
+            self.update_lead(lead["id"], {"status_id": target, "responsible_user_id": user_id}, by=by)
+            for contact_id in record["contact_ids"]:
+                contact = self.contacts.get(contact_id)
+                if contact is not None and not contact["responsible_user_id"]:
+                    contact["responsible_user_id"] = user_id
+            self._notify(
+                "unsorted",
+                "delete",
+                record,
+                action="accept",
+                accept_result={"leads": [lead["id"]], "contacts": record["contact_ids"]},
+                modified_user_id=by,
+            )
+            return record
+
+    def decline_unsorted(self, uid: str, *, by: int) -> Record:
+        with self.lock:
+            record = self.take_unsorted(uid)
+            del self.unsorted[uid]
+            self.unsorted_done[uid] = {**record, "action": "decline"}
+            self.delete_lead(record["lead_id"], by=by)
+            self._notify(
+                "unsorted",
+                "delete",
+                record,
+                action="decline",
+                decline_result={"leads": [record["lead_id"]]},
+                modified_user_id=by,
+            )
+            return record
+
+    def link_unsorted(self, uid: str, *, lead_id: int, by: int) -> Record:
+        with self.lock:
+            record = self.take_unsorted(uid)
+            target = self.get("leads", lead_id)
+            del self.unsorted[uid]
+            self.unsorted_done[uid] = {**record, "action": "link", "linked_lead_id": lead_id}
+            for contact_id in record["contact_ids"]:
+                if contact_id in self.contacts:
+                    self.link("leads", target["id"], "contacts", contact_id, by=by)
+            self.delete_lead(record["lead_id"], by=by)
+            self._notify(
+                "unsorted",
+                "delete",
+                record,
+                action="link",
+                accept_result={"leads": [lead_id]},
+                modified_user_id=by,
+            )
+            return record
+
+    # ------------------------------------------------------------------ calls
+    def find_contacts_by_phone(self, phone: str) -> list[Record]:
+        digits = normalise_phone(phone)
+        found = []
+        for contact in self.contacts.values():
+            if contact["is_deleted"]:
+                continue
+            for value in contact.get("custom_fields_values") or []:
+                if value.get("field_code") == "PHONE" and any(
+                    normalise_phone(str(v["value"])) == digits for v in value["values"]
+                ):
+                    found.append(contact)
+                    break
+        return found
+
+    def add_call(self, data: Record, *, by: int) -> Record:
+        with self.lock:
+            contacts = self.find_contacts_by_phone(str(data.get("phone", "")))
+            if not contacts:
+                raise EntityNotFound("no contact with this phone")
+            contact = contacts[0]
+            note_type = "call_in" if data.get("direction") == "inbound" else "call_out"
+            params = {
+                k: data.get(k)
+                for k in ("uniq", "duration", "source", "link", "phone", "call_result", "call_status")
+            }
+            author = data.get("responsible_user_id") or data.get("created_by") or by
+            note = self.add_note(
+                "contacts", contact["id"], note_type, params, by=author, at=data.get("created_at")
+            )
+            call: Record = {
+                "id": note["id"],
+                "entity_id": contact["id"],
+                "entity_type": "contact",
+                "account_id": self.account["id"],
+                **params,
+                "direction": data.get("direction"),
+                "responsible_user_id": author,
+                "created_at": note["created_at"],
+            }
+            self.calls[call["id"]] = call
+            return call
+
+    # ------------------------------------------------------------------ snapshots
+    def iter_lead_ids(self) -> Iterable[int]:
+        return list(self.leads)
+
+
+def normalise_phone(raw: str) -> str:
+    """Digits of a Russian phone number, ``8`` prefix read as ``7`` (for matching only)."""
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if len(digits) == 11 and digits[0] == "8":
+        digits = "7" + digits[1:]
+    if len(digits) == 10:
+        digits = "7" + digits
+    return digits
