@@ -24,7 +24,7 @@ def exchange(client: object, **body: str) -> object:
 
 
 def test_authorization_code_is_single_use_and_lives_20_minutes() -> None:
-    app, sandbox, clock = make()
+    app, _sandbox, clock = make()
     client = app.test_client()
     code = client.post("/_sandbox/oauth/code", json={}).get_json()["code"]
     first = exchange(client, grant_type="authorization_code", code=code)
@@ -138,7 +138,7 @@ def test_ip_block_after_sustained_abuse_then_lift() -> None:
 
 
 def test_5xx_rate_and_latency_faults() -> None:
-    app, sandbox, clock = make()
+    app, _sandbox, clock = make()
     client = app.test_client()
     api = Api(client, clock)
     assert client.post("/_sandbox/faults", json={"error_rate": 1.0}).status_code == 200
