@@ -313,3 +313,55 @@ def test_delivery_thread_posts_to_a_real_receiver() -> None:
     finally:
         http_server.shutdown()
         http_server.server_close()
+
+
+def as_php(value: Any) -> Any:
+    """What PHP's ``$_POST`` holds for ``value``: lists become index-keyed maps, scalars strings, and
+    empty arrays vanish (``http_build_query`` writes nothing for them)."""
+    if isinstance(value, list):
+        value = dict(enumerate(value))
+    if isinstance(value, dict):
+        return {
+            str(k): as_php(v) for k, v in value.items() if not (isinstance(v, dict | list) and not as_php(v))
+        }
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+@pytest.mark.parametrize(
+    "settings", [["status_lead"], ["add_unsorted"], ["add_task"], ["update_contact"], ["note_lead"]]
+)
+def test_every_body_decodes_back_into_the_nested_payload(settings: list[str]) -> None:
+    from amo_bridge.sandbox.hooks import payloads
+
+    seen: list[Any] = []
+    api, sandbox, _, capture = setup(settings)
+    sandbox.state.listeners.append(seen.append)
+    state = sandbox.state
+    lead = next(x for x in state.leads.values() if x["pipeline_id"] == S.PIPELINE_RETENTION and x["contacts"])
+    state.update_lead(lead["id"], {"status_id": S.ST_RT_AT_RISK})
+    api.post(
+        "/api/v4/leads/unsorted/sip",
+        json=[
+            {
+                "source_uid": "s",
+                "source_name": "АТС",
+                "metadata": {"from": "+79990001122"},
+                "_embedded": {"contacts": [{"name": "Ян"}]},
+            }
+        ],
+    )
+    api.post(
+        "/api/v4/tasks",
+        json=[{"text": "t", "complete_till": 1_900_000_000, "entity_id": lead["id"], "entity_type": "leads"}],
+    )
+    api.patch("/api/v4/contacts", json=[{"id": lead["contacts"][0]["id"], "name": "Новое"}])
+    api.post(f"/api/v4/leads/{lead['id']}/notes", json=[{"note_type": "common", "params": {"text": "n"}}])
+    sandbox.dispatcher.run_due()
+    assert len(capture.sent) == 1
+    change = next(c for c in seen if payloads.setting_for(c) == settings[0])
+    expected = as_php(payloads.build(change, state.account, sandbox.base_url))
+    assert php_decode(capture.sent[0][1]) == expected
