@@ -202,3 +202,17 @@ def test_request_log_clock_reset_and_state_over_http() -> None:
     assert client.get("/_sandbox/state/nonsense").status_code == 404
     info = client.get("/_sandbox/info").get_json()
     assert info["pipelines"]["retention"] == 7_100_004
+
+
+def test_consent_page_redirects_with_a_code() -> None:
+    app, _, _ = make(redirect_uri="https://example.test/cb")
+    client = app.test_client()
+    response = client.get("/oauth?client_id=sandbox-integration&state=xyz&mode=post_message")
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("https://example.test/cb?code=")
+    assert "state=xyz" in location
+    assert "referer=sandbox.amocrm.ru" in location
+    code = location.split("code=")[1].split("&")[0]
+    assert exchange(client, grant_type="authorization_code", code=code).status_code == 200
+    assert client.get("/oauth?client_id=unknown").status_code == 400

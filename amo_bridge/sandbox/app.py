@@ -62,7 +62,7 @@ def build_app(sandbox: Sandbox) -> Flask:
             sandbox.clock.sleep(sandbox.faults.latency)
         if sandbox.roll(sandbox.faults.error_rate):
             return http.server_error(sandbox.fault_rng.choice([500, 502, 503, 504]))
-        if request.path.startswith("/oauth2/"):
+        if request.path.startswith("/oauth"):
             return None
         try:
             identity = sandbox.auth.identify(request.headers.get("Authorization"))
