@@ -82,7 +82,7 @@ def test_assigned_only_managers_wait_for_amo_bridge() -> None:
     for entry in truth.values():
         lead = sandbox.state.leads[entry["lead_id"]]
         assert lead["status_id"] == S.ST_LX_UNSORTED
-        assert lead["responsible_user_id"] == 0  # the scenario never distributes
+        assert lead["responsible_user_id"] == S.ADMIN_USER_ID  # the scenario never distributes
         assert entry["happened"] == []
 
 
@@ -105,7 +105,7 @@ def test_assigned_only_managers_act_once_leads_are_assigned() -> None:
         for lead in list(state.leads.values()):
             if lead["is_deleted"]:
                 continue
-            if lead["status_id"] == S.ST_LX_UNSORTED and lead["responsible_user_id"] == 0:
+            if lead["status_id"] == S.ST_LX_UNSORTED and lead["responsible_user_id"] not in lead_managers:
                 state.update_lead(
                     lead["id"], {"responsible_user_id": lead_managers[turn % len(lead_managers)]}
                 )

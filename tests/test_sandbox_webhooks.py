@@ -127,7 +127,7 @@ def test_unsorted_add_and_accept_carry_action_and_result() -> None:
     assert deleted["accept_result"]["leads"]["0"] == str(lead_id)
     responsible = next(b for b in bodies if "leads" in b)["leads"]["responsible"]["0"]
     assert responsible["responsible_user_id"] == str(user)
-    assert responsible["old_responsible_user_id"] == "0"
+    assert responsible["old_responsible_user_id"] == str(S.ADMIN_USER_ID)
 
 
 def test_task_note_and_company_sections() -> None:
@@ -365,3 +365,13 @@ def test_every_body_decodes_back_into_the_nested_payload(settings: list[str]) ->
     change = next(c for c in seen if payloads.setting_for(c) == settings[0])
     expected = as_php(payloads.build(change, state.account, sandbox.base_url))
     assert php_decode(capture.sent[0][1]) == expected
+
+
+def test_subscriptions_survive_a_reset() -> None:
+    api, sandbox, _, _ = setup(["update_lead"])
+    before = api.get("/api/v4/webhooks").get_json()["_embedded"]["webhooks"]
+    sandbox.reset(2)
+    api.post("/api/v4/webhooks", json={"destination": "https://other.example/h", "settings": ["add_lead"]})
+    after = api.get("/api/v4/webhooks").get_json()["_embedded"]["webhooks"]
+    assert after[0] == before[0]
+    assert len({w["id"] for w in after}) == 2

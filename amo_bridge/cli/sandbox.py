@@ -101,18 +101,7 @@ def sandbox(
     if receiver:
         from amo_bridge.sandbox.routes.webhooks import KNOWN_SETTINGS
 
-        now = emulator.state.now()
-        emulator.state.webhooks[70_001] = {
-            "id": 70_001,
-            "destination": receiver,
-            "created_at": now,
-            "updated_at": now,
-            "account_id": config.account_id,
-            "created_by": 0,
-            "sort": 1,
-            "disabled": False,
-            "settings": sorted(KNOWN_SETTINGS),
-        }
+        emulator.state.subscribe(receiver, sorted(KNOWN_SETTINGS))
     click.echo(
         f"sandbox amoCRM on {url} (account {config.account_id}, subdomain {config.subdomain}, "
         f"seed {config.seed})"

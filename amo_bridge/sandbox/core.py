@@ -79,11 +79,15 @@ class Sandbox:
         self.auth.api_domain = self.base_url.split("://", 1)[-1]
 
     def reset(self, seed: int | None = None) -> None:
-        """A fresh account for ``seed`` (same seed, same account); webhooks subscriptions are kept
-        only if ``keep_webhooks``; tokens survive (the integration stays installed)."""
+        """A fresh account for ``seed`` (same seed, same account). Webhook subscriptions and tokens
+        survive: the integration stays installed."""
         seed = self.config.seed if seed is None else seed
         with self.state.lock:
+            subscriptions = dict(self.state.webhooks)
             self.state.clear()
+            self.state.webhooks.update(subscriptions)
+            if subscriptions:
+                self.state.bump_id("webhook", max(subscriptions))
             seed_account(self.state, seed, contacts=self.config.contacts, companies=self.config.companies)
             self.state.ground_truth["seed"] = seed
         self.dispatcher.clear()

@@ -277,7 +277,7 @@ class Scenario:
                 "name": f"{plan['first_name']} {plan['last_name']}",
                 "first_name": plan["first_name"],
                 "last_name": plan["last_name"],
-                "responsible_user_id": 0,
+                "responsible_user_id": self.state.default_user_id,
                 "custom_fields_values": cfv,
             }
         )

@@ -238,6 +238,7 @@ def _field(
 
 def build_structure(state: SandboxState) -> None:
     account_id = state.account["id"]
+    state.default_user_id = ADMIN_USER_ID
     state.groups = [
         {"id": 0, "name": "Отдел продаж", "uuid": None},
         {"id": GROUP_LEAD_MANAGERS, "name": "Лидменеджеры", "uuid": None},

@@ -77,12 +77,19 @@ class SandboxState:
             self.ground_truth: Record = {"seed": None, "leads": {}, "clients": {}}
             self._ids: dict[str, int] = {}
             self.quiet = False  # while seeding: no events to listeners
+            # Who owns what nobody was given: new unsorted leads and their contacts belong to the
+            # account's main user, as amoCRM gives them to the source's default user (set by the seed).
+            self.default_user_id = 0
 
     def next_id(self, kind: str, start: int = 10_000_000) -> int:
         with self.lock:
             value = self._ids.get(kind, start) + 1
             self._ids[kind] = value
             return value
+
+    def bump_id(self, kind: str, at_least: int) -> None:
+        with self.lock:
+            self._ids[kind] = max(self._ids.get(kind, 0), at_least)
 
     def now(self) -> int:
         return int(self.clock.now())
@@ -899,7 +906,7 @@ class SandboxState:
                         **lead_fields,
                         "pipeline_id": pipeline_id,
                         "status_id": status["id"],
-                        "responsible_user_id": lead_fields.get("responsible_user_id", 0),
+                        "responsible_user_id": lead_fields.get("responsible_user_id", self.default_user_id),
                     },
                     by=0,
                     at=at,
@@ -954,7 +961,7 @@ class SandboxState:
             self.update_lead(lead["id"], {"status_id": target, "responsible_user_id": user_id}, by=by)
             for contact_id in record["contact_ids"]:
                 contact = self.contacts.get(contact_id)
-                if contact is not None and not contact["responsible_user_id"]:
+                if contact is not None and contact["responsible_user_id"] in (0, self.default_user_id):
                     contact["responsible_user_id"] = user_id
             self._notify(
                 "unsorted",
@@ -1000,6 +1007,31 @@ class SandboxState:
                 accept_result={"leads": [lead_id]},
                 modified_user_id=by,
             )
+            return record
+
+    # ------------------------------------------------------------------ webhook subscriptions
+    def subscribe(self, destination: str, settings: list[str], *, by: int = 0, sort: int = 1) -> Record:
+        """Create the subscription, or update (and re-enable) the one with this destination."""
+        with self.lock:
+            now = self.now()
+            existing = next((w for w in self.webhooks.values() if w["destination"] == destination), None)
+            if existing is not None:
+                existing.update(
+                    {"settings": list(settings), "updated_at": now, "disabled": False, "sort": sort}
+                )
+                return existing
+            record: Record = {
+                "id": self.next_id("webhook", 70_000),
+                "destination": destination,
+                "created_at": now,
+                "updated_at": now,
+                "account_id": self.account["id"],
+                "created_by": by,
+                "sort": sort,
+                "disabled": False,
+                "settings": list(settings),
+            }
+            self.webhooks[record["id"]] = record
             return record
 
     # ------------------------------------------------------------------ calls

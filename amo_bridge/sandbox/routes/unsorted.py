@@ -85,7 +85,9 @@ def register(app: Flask, sandbox: Sandbox) -> None:
                     contact_id = None
                     for contact in embedded.get("contacts") or []:
                         cf = state.validate_contact("contacts", contact, None)
-                        contact_id = state.add_contact({"responsible_user_id": 0, **cf})["id"]
+                        contact_id = state.add_contact({"responsible_user_id": state.default_user_id, **cf})[
+                            "id"
+                        ]
                 except InvalidInput as bad:
                     raise http.BadRequest(http.validation_error([(index, bad.errors)])) from None
                 pipeline_id = item.get("pipeline_id") or next(

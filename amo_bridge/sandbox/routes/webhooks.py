@@ -62,32 +62,10 @@ def register(app: Flask, sandbox: Sandbox) -> None:
             return http.validation_error([(0, problems)])
         assert isinstance(destination, str)
         assert isinstance(settings, list)
-        with state.lock:
-            now = state.now()
-            existing = next((w for w in state.webhooks.values() if w["destination"] == destination), None)
-            if existing is not None:
-                existing.update(
-                    {
-                        "settings": list(settings),
-                        "updated_at": now,
-                        "disabled": False,
-                        "sort": body.get("sort", existing["sort"]),
-                    }
-                )
-                record = existing
-            else:
-                record = {
-                    "id": state.next_id("webhook", 70_000),
-                    "destination": destination,
-                    "created_at": now,
-                    "updated_at": now,
-                    "account_id": state.account["id"],
-                    "created_by": actor(),
-                    "sort": body.get("sort", 1),
-                    "disabled": False,
-                    "settings": list(settings),
-                }
-                state.webhooks[record["id"]] = record
+        sort = body.get("sort", 1)
+        record = state.subscribe(
+            destination, list(settings), by=actor(), sort=sort if isinstance(sort, int) else 1
+        )
         return http.json_response(dict(record), 201)
 
     @app.delete("/api/v4/webhooks")
