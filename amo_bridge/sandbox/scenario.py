@@ -31,8 +31,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from amo_bridge.sandbox import seed as S
+from amo_bridge.sandbox.problems import EntityNotFound, InvalidInput
 from amo_bridge.sandbox.records import LOST, WON, Record
-from amo_bridge.sandbox.state import EntityNotFound, InvalidInput, SandboxState
+from amo_bridge.sandbox.state import SandboxState
 
 log = logging.getLogger("amo_bridge.sandbox.scenario")
 

@@ -8,8 +8,8 @@ from typing import Any
 from flask import g, request
 
 from amo_bridge.sandbox import http, query
+from amo_bridge.sandbox.problems import FieldError, InvalidInput
 from amo_bridge.sandbox.records import Record
-from amo_bridge.sandbox.state import FieldError, InvalidInput
 
 
 def args() -> Record:

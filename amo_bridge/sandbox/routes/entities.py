@@ -8,6 +8,7 @@ from flask import Flask, Response
 
 from amo_bridge.sandbox import http, query, render
 from amo_bridge.sandbox.core import Sandbox
+from amo_bridge.sandbox.problems import EntityNotFound, InvalidInput, error
 from amo_bridge.sandbox.records import BATCH_LIMIT, EVENTS_PAGE_LIMIT, Record
 from amo_bridge.sandbox.routes.common import (
     actor,
@@ -20,7 +21,7 @@ from amo_bridge.sandbox.routes.common import (
     validate_all,
     with_set,
 )
-from amo_bridge.sandbox.state import EntityNotFound, InvalidInput, error, normalise_phone
+from amo_bridge.sandbox.state import normalise_phone
 
 
 def register(app: Flask, sandbox: Sandbox) -> None:

@@ -8,6 +8,7 @@ from flask import Flask, Response, request
 
 from amo_bridge.sandbox import http, query, render
 from amo_bridge.sandbox.core import Sandbox
+from amo_bridge.sandbox.problems import EntityNotFound, InvalidInput, error
 from amo_bridge.sandbox.records import BATCH_LIMIT, COMPLEX_LIMIT, Record
 from amo_bridge.sandbox.routes.common import (
     actor,
@@ -19,7 +20,6 @@ from amo_bridge.sandbox.routes.common import (
     validate_all,
     with_set,
 )
-from amo_bridge.sandbox.state import EntityNotFound, InvalidInput, error
 
 
 def filter_leads(leads: list[Record], flt: Any) -> list[Record]:

@@ -8,9 +8,9 @@ from flask import Flask, Response
 
 from amo_bridge.sandbox import http, query, render
 from amo_bridge.sandbox.core import Sandbox
+from amo_bridge.sandbox.problems import EntityNotFound, InvalidInput, error
 from amo_bridge.sandbox.records import BATCH_LIMIT, Record
 from amo_bridge.sandbox.routes.common import actor, args, filters, int_filter, order
-from amo_bridge.sandbox.state import EntityNotFound, InvalidInput, error
 
 
 def register(app: Flask, sandbox: Sandbox) -> None:

@@ -6,8 +6,8 @@ from flask import Flask, Response
 
 from amo_bridge.sandbox import http
 from amo_bridge.sandbox.core import Sandbox
+from amo_bridge.sandbox.problems import error
 from amo_bridge.sandbox.routes.common import actor, args, filters
-from amo_bridge.sandbox.state import error
 
 KNOWN_SETTINGS = {
     f"{action}_{entity}"
