@@ -110,10 +110,14 @@ def test_the_eighth_request_within_a_second_is_429() -> None:
     assert client.get("/api/v4/account", headers=headers).status_code == 200
 
 
-def test_forced_429_fault() -> None:
+def test_forced_429_fault_and_429_that_is_not_json() -> None:
     app, _, clock = make(faults={"force_429": "2"})
     api = Api(app.test_client(), clock)
     assert [api.get("/api/v4/account").status_code for _ in range(3)] == [429, 429, 200]
+    app.test_client().post("/_sandbox/faults", json={"force_429": 1, "html_429_rate": 1.0})
+    html = api.get("/api/v4/account")
+    assert html.status_code == 429
+    assert html.content_type.startswith("text/html")
 
 
 def test_ip_block_after_sustained_abuse_then_lift() -> None:

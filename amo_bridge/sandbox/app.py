@@ -69,12 +69,16 @@ def build_app(sandbox: Sandbox) -> Flask:
         except OAuthProblem as refused:
             return http.unauthorized(refused.detail)
         g.identity = identity
-        if sandbox.take_forced_429():
-            return http.too_many(1.0)
-        wait = sandbox.limiter.admit(identity.client_id, sandbox.clock.monotonic())
+        wait = (
+            1.0
+            if sandbox.take_forced_429()
+            else sandbox.limiter.admit(identity.client_id, sandbox.clock.monotonic())
+        )
         if wait is not None:
             if sandbox.limiter.is_blocked(sandbox.clock.wall()):
                 return http.blocked()
+            if sandbox.roll(sandbox.faults.html_429_rate):
+                return http.too_many_html()
             return http.too_many(wait)
         return None
 

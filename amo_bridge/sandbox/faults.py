@@ -18,6 +18,7 @@ class Faults:
     webhook_reorder: bool = False  # deliver due webhooks in shuffled order, some held back
     webhook_fail_rate: float = 0.0  # share of webhook attempts treated as failed before sending
     block_after: int = 0  # automatic IP block after this many 429s within a minute (0: never)
+    html_429_rate: float = 0.0  # share of 429 answers whose body is an HTML page, not JSON
 
     def update(self, values: dict[str, Any]) -> None:
         names = {f.name: f for f in dataclasses.fields(self)}

@@ -47,6 +47,11 @@ def not_found() -> Response:
     return problem(404, "Not Found", "Entity not found")
 
 
+def too_many_html() -> Response:
+    page = "<html><head><title>429 Too Many Requests</title></head><body><h1>Too Many Requests</h1></body></html>"
+    return Response(page, status=429, content_type="text/html")
+
+
 def too_many(retry_after: float) -> Response:
     return problem(
         429, "Too Many Requests", "Too many requests per second", retry_after=max(1, round(retry_after))

@@ -93,7 +93,7 @@ def register(app: Flask, sandbox: Sandbox) -> None:
     def get_lead(lead_id: int) -> Response:
         with state.lock:
             record = state.leads.get(lead_id)
-            if record is None:
+            if record is None or record["is_deleted"]:
                 return Response(status=204)
             return http.json_response(render.lead(record, with_set()))
 
