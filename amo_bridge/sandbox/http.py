@@ -48,7 +48,7 @@ def not_found() -> Response:
 
 
 def too_many_html() -> Response:
-    page = "<html><head><title>429 Too Many Requests</title></head><body><h1>Too Many Requests</h1></body></html>"
+    page = "<html><head><title>429 Too Many Requests</title></head><body><h1>429</h1></body></html>"
     return Response(page, status=429, content_type="text/html")
 
 
