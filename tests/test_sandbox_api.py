@@ -43,11 +43,13 @@ def test_hal_paging_follows_next_until_absent(env: tuple[Api, object]) -> None:
     assert api.get(f"/api/v4/leads?limit=50&page={pages + 1}").status_code == 204
 
 
-def test_limit_is_capped_at_250_and_events_at_100(env: tuple[Api, object]) -> None:
-    api, _ = env
-    body = api.get("/api/v4/leads?limit=1000").get_json()
-    assert len(body["_embedded"]["leads"]) == min(250, len(body["_embedded"]["leads"]))
+def test_limit_is_capped_at_250_and_events_at_100() -> None:
+    app, _, clock = make(contacts=300)
+    api = Api(app.test_client(), clock)
+    body = api.get("/api/v4/contacts?limit=1000").get_json()
+    assert len(body["_embedded"]["contacts"]) == 250
     assert "limit=250" in body["_links"]["self"]["href"]
+    assert "next" in body["_links"]
     events = api.get("/api/v4/events?limit=500").get_json()
     assert len(events["_embedded"]["events"]) == 100
     assert "next" in events["_links"]
