@@ -200,7 +200,7 @@ def test_a_timeout_counts_as_failure_and_a_later_success_stops_retries() -> None
     sandbox.dispatcher.run_due()
     delivery = sandbox.dispatcher.snapshot()[0]
     assert delivery["state"] == "delivered"
-    assert delivery["history"][0]["error"].startswith("TimeoutError")
+    assert delivery["history"][0]["error"] == "TimeoutError"
 
 
 def test_webhook_disabled_after_more_than_100_failures_in_two_hours() -> None:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from amo_bridge.sandbox.clock import SandboxClock
 from amo_bridge.sandbox.faults import Faults
@@ -29,6 +30,12 @@ DISABLE_WINDOW = 7200.0
 USER_AGENT = "amoCRM-Webhooks/3.0"
 
 Transport = Callable[[str, str, dict[str, str], float], int]
+
+
+def where(url: str) -> str:
+    """Scheme and host of a destination for logs: its path may hold the receiver's secret."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/..."
 
 
 def requests_transport(url: str, body: str, headers: dict[str, str], timeout: float) -> int:
@@ -174,7 +181,7 @@ class Dispatcher:
             try:
                 status = self.transport(delivery.destination, delivery.body, headers, TIMEOUT)
             except Exception as exc:  # noqa: BLE001 - any transport failure is a failed delivery
-                problem = f"{exc.__class__.__name__}: {exc}"[:200]
+                problem = exc.__class__.__name__  # the message may repeat the URL and its secret
         now = self.clock.wall()
         ok = status is not None and 100 <= status <= 299
         with self.lock:
@@ -190,7 +197,10 @@ class Dispatcher:
                 delivery.state = "failed"
             self._maybe_disable(delivery.webhook_id, now)
         log.info(
-            "webhook delivery %s to %s failed (%s)", delivery.id, delivery.destination, status or problem
+            "webhook delivery %s to %s failed (%s)",
+            delivery.id,
+            where(delivery.destination),
+            status or problem,
         )
 
     def _maybe_disable(self, webhook_id: int, now: float) -> None:
@@ -201,9 +211,7 @@ class Dispatcher:
             webhook = self._webhooks().get(webhook_id)
             if webhook is not None and not webhook["disabled"]:
                 webhook["disabled"] = True
-                log.warning(
-                    "webhook %s disabled after %d failed deliveries", webhook["destination"], len(recent)
-                )
+                log.warning("webhook %s disabled after %d failed deliveries", webhook["id"], len(recent))
             for delivery in self.deliveries:
                 if delivery.webhook_id == webhook_id and delivery.state == "pending":
                     delivery.state = "dropped"
