@@ -23,7 +23,7 @@ COMMANDS = {
     "inbox": "amo_bridge.cli.pending:inbox",
     "webhooks": "amo_bridge.cli.pending:webhooks",
     "auth": "amo_bridge.cli.auth:auth",
-    "sandbox": "amo_bridge.cli.pending:sandbox",
+    "sandbox": "amo_bridge.cli.sandbox:sandbox",
     "distribution": "amo_bridge.cli.pending:distribution",
     "scheduler": "amo_bridge.cli.pending:scheduler",
     "run": "amo_bridge.cli.pending:run",

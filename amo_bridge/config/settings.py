@@ -251,7 +251,55 @@ class WorkerSettings:
 class SandboxSettings:
     """The local amoCRM emulator (`amo-bridge sandbox`)."""
 
-    # Variables of the sandbox go here (issue #5).
+    host: str = env(
+        "SANDBOX_HOST",
+        parse=p.text,
+        default="127.0.0.1",
+        help="Address `amo-bridge sandbox` listens on",
+    )
+    port: int = env(
+        "SANDBOX_PORT",
+        parse=p.positive_int,
+        default=8900,
+        help="Port `amo-bridge sandbox` listens on",
+    )
+    seed: int = env(
+        "SANDBOX_SEED",
+        parse=p.non_negative_int,
+        default=1,
+        help="Seed of the sandbox account and scenario: the same seed gives the same account",
+    )
+    long_lived_token: Secret | None = env(
+        "SANDBOX_LONG_LIVED_TOKEN",
+        parse=p.secret,
+        default=None,
+        secret=True,
+        help="Long-lived token the sandbox accepts (defaults to AMO_LONG_LIVED_TOKEN)",
+    )
+    faults: str = env(
+        "SANDBOX_FAULTS",
+        parse=p.text,
+        default="",
+        help="Faults at start, e.g. error_rate=0.05,latency=0.2,drop_rate=0.01,block_after=50",
+    )
+    webhook_time_scale: float = env(
+        "SANDBOX_WEBHOOK_TIME_SCALE",
+        parse=p.positive_float,
+        default=1.0,
+        help="Multiplies amoCRM's webhook retry delays (5 min, 15 min, 15 min, 1 h)",
+    )
+    leads_per_day: int = env(
+        "SANDBOX_LEADS_PER_DAY",
+        parse=p.positive_int,
+        default=60,
+        help="Leads arriving per simulated working day",
+    )
+    assigned_only: bool = env(
+        "SANDBOX_ASSIGNED_ONLY",
+        parse=p.boolean,
+        default=True,
+        help="Simulated managers act only on leads assigned to their department (amo-bridge distributes)",
+    )
 
 
 @dataclass(frozen=True)
