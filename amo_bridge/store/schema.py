@@ -47,7 +47,7 @@ job_runs = Table(
     metadata,
     Column("run_id", String(40), primary_key=True),
     Column("job", String(100), nullable=False),
-    Column("origin", String(20), nullable=False),  # scheduler | cron | manual
+    Column("origin", String(20), nullable=False),  # scheduler | run (amo-bridge run) | manual
     Column("dry_run", Boolean, nullable=False),
     Column("host", String(200), nullable=False),
     Column("started_at", Float, nullable=False),
