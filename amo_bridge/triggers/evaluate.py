@@ -153,6 +153,13 @@ def due_at(deadline: Deadline, now: float, tz: ZoneInfo, hours: WorkingHours | N
         moment = moment.replace(hour=deadline.at.hour, minute=deadline.at.minute, second=0, microsecond=0)
         if moment.timestamp() < now:
             moment += timedelta(days=1)
-    if deadline.working_hours and hours is not None:
-        moment = hours.shift_into(moment)
+    if deadline.working_hours and hours is not None and not hours.is_open(moment):
+        if deadline.at is not None and hours.start <= deadline.at < hours.end:
+            # "+1d 10:00" landing on a day off keeps its 10:00 on the next working day
+            for _ in range(7):
+                moment += timedelta(days=1)
+                if moment.weekday() in hours.days:
+                    break
+        else:
+            moment = hours.shift_into(moment)
     return int(moment.timestamp())

@@ -45,7 +45,7 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 PLAIN_PLACEHOLDERS = {"lead.id", "lead.name", "lead.price", "contact.name", "rule"}
 _TERM = re.compile(
     r"^\s*(?P<metric>[a-z_]+)(?::(?P<field>\d+))?\s*(?P<op>>=|<=|!=|==|>|<)\s*"
-    r"(?P<value>-?\d+(?:\.\d+)?|\"[^\"]*\")\s*$"
+    r"(?P<value>-?\d+(?:\.\d+)?|\"[^\"]*\"|'[^']*')\s*$"
 )
 _DEADLINE = re.compile(
     r"^\s*(?:(?P<today>today)|\+(?P<n>\d+(?:\.\d+)?)(?P<unit>[mhd]))?\s*(?P<at>\d{1,2}:\d{2})?\s*$"
@@ -95,7 +95,7 @@ def parse_condition(text: str) -> tuple[Comparison, ...]:
             raise _Bad(f"{metric} needs a custom field id: '{metric}:ID' in {term!r}")
         if metric not in FIELD_METRICS and field is not None:
             raise _Bad(f"{metric} takes no field id in {term!r}")
-        value: float | str = raw[1:-1] if raw.startswith('"') else float(raw)
+        value: float | str = raw[1:-1] if raw[0] in "\"'" else float(raw)
         if isinstance(value, str) and (metric != "field" or op not in ("==", "!=")):
             raise _Bad(f"text can only be compared with == or != on a field, in {term!r}")
         assert op in OPERATORS
