@@ -1,0 +1,269 @@
+"""The runner, the registry, run history, the scheduler's APScheduler jobs and the CLI commands."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import jobs.ports
+from amo_bridge.cli.main import cli
+from amo_bridge.cli.run import parse_since
+from amo_bridge.clock import FakeClock
+from amo_bridge.config import load_settings
+from amo_bridge.errors import AmoBridgeError, NotBuiltYet
+from amo_bridge.logs import setup_logging
+from amo_bridge.schedules import Schedule, parse_schedule
+from amo_bridge.store import Store
+from jobs.context import JobContext
+from jobs.history import RunHistory
+from jobs.ports import Ports
+from jobs.registry import Registry, UnknownJob, load_builtin_jobs
+from jobs.runner import Runner
+from jobs.scheduler import build_scheduler
+
+EXPECTED_JOBS = ["events_sync", "kpi_sync", "sla_reassign", "triggers", "users_sync", "won_to_retention"]
+
+
+def make_registry() -> Registry:
+    registry = Registry()
+
+    @registry.job("count", schedule="SCHEDULE_USERS_SYNC", description="counts")
+    def count(ctx: JobContext) -> None:
+        for item in ctx.track(range(5), "items"):
+            ctx.saw()
+            if item == 3:
+                ctx.failed("item 3 is broken")
+            else:
+                ctx.changed()
+        logging.getLogger("test.count").info("counted")
+
+    @registry.job("boom", schedule="SCHEDULE_KPI_SYNC", description="fails")
+    def boom(ctx: JobContext) -> None:
+        ctx.saw(2)
+        raise AmoBridgeError("amoCRM said no")
+
+    @registry.job("fine", schedule="SCHEDULE_EVENTS_SYNC", description="works")
+    def fine(ctx: JobContext) -> None:
+        ctx.saw()
+        ctx.changed()
+
+    @registry.job("later", schedule="SCHEDULE_SLA_REASSIGN", description="not yet")
+    def later(ctx: JobContext) -> None:
+        raise NotBuiltYet("later is not built yet")
+
+    return registry
+
+
+@pytest.fixture
+def runner(store: Store) -> Runner:
+    return Runner(store, load_settings({}), Ports(), registry=make_registry())
+
+
+# --- schedules ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("every 10m", Schedule("interval", seconds=600)),
+        ("every 0.5s", Schedule("interval", seconds=0.5)),
+        ("EVERY 2h", Schedule("interval", seconds=7200)),
+        ("*/15 8-20 * * mon-fri", Schedule("cron", cron="*/15 8-20 * * mon-fri")),
+        ("0  8 * * *", Schedule("cron", cron="0 8 * * *")),
+        ("off", Schedule("off")),
+    ],
+)
+def test_schedules_parse(text: str, expected: Schedule) -> None:
+    assert parse_schedule(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["61 * * * *", "* * *", "every", "every 0s", "every 10 minutes", "hourly", ""]
+)
+def test_bad_schedules_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="cron expression"):
+        parse_schedule(text)
+
+
+def test_bad_schedule_stops_start_up_with_exit_2_naming_the_variable(tmp_path: Path) -> None:
+    env = {"SCHEDULE_TRIGGERS": "every fortnight", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    for command in (["scheduler"], ["run", "triggers"]):
+        result = CliRunner().invoke(cli, command, env=env)
+        assert result.exit_code == 2
+        assert "SCHEDULE_TRIGGERS='every fortnight'" in result.output
+
+
+# --- registry and runner ------------------------------------------------------------------------------
+
+
+def test_builtin_registry_knows_every_job() -> None:
+    registry = load_builtin_jobs()
+    assert registry.names() == EXPECTED_JOBS
+    with pytest.raises(UnknownJob, match="known jobs: events_sync"):
+        registry.get("nope")
+    settings = load_settings({})
+    for spec in registry:
+        settings.jobs.schedule_of(spec.schedule_variable)  # each names a real variable
+
+
+def test_run_history_for_success_partial_and_failure(runner: Runner, store: Store) -> None:
+    fine = runner.run("fine")
+    assert (fine.status, fine.seen, fine.changed, fine.exit_code) == ("succeeded", 1, 1, 0)
+    partial = runner.run("count")
+    assert (partial.status, partial.seen, partial.changed, partial.failed) == ("partial", 5, 4, 1)
+    assert partial.exit_code == 1
+    assert partial.error == "item 3 is broken"
+    boom = runner.run("boom")
+    assert (boom.status, boom.seen, boom.exit_code) == ("failed", 2, 1)
+    assert boom.error == "AmoBridgeError: amoCRM said no"
+    later = runner.run("later")
+    assert (later.status, later.exit_code) == ("failed", 3)
+    assert "not built yet" in (later.error or "")
+
+    records = {r.run_id: r for r in RunHistory(store).list(limit=10)}
+    assert set(records) == {fine.run_id, partial.run_id, boom.run_id, later.run_id}
+    assert records[boom.run_id].status == "failed"
+    assert records[boom.run_id].error == "AmoBridgeError: amoCRM said no"
+    assert records[partial.run_id].failed == 1
+    for record in records.values():
+        assert record.finished_at is not None
+        assert record.finished_at >= record.started_at
+        assert record.origin == "manual"
+    assert [r.job for r in RunHistory(store).list("boom")] == ["boom"]
+    assert store.locks.info("job:boom") is None  # the lease is released even on failure
+
+
+def test_a_run_is_skipped_while_another_holds_the_job(runner: Runner, store: Store) -> None:
+    assert store.locks.try_acquire("job:fine", "run-other", ttl=60)
+    skipped = runner.run("fine")
+    assert (skipped.status, skipped.exit_code) == ("skipped", 0)
+    assert "run-other" in (skipped.error or "")
+    assert RunHistory(store).get(skipped.run_id) is not None
+    # a dry run writes nothing, so it does not need the job's lease
+    assert runner.run("fine", dry_run=True).status == "succeeded"
+
+
+def test_runs_that_died_are_marked_abandoned(db_url: str) -> None:
+    clock = FakeClock()
+    store = Store(db_url, clock=clock)
+    store.upgrade()
+    history = RunHistory(store)
+    history.start("run-ghost", "fine", "scheduler", False, "elsewhere:1", clock.now())
+    result = Runner(store, load_settings({}), Ports(), registry=make_registry(), clock=clock).run("fine")
+    ghost = history.get("run-ghost")
+    assert ghost is not None
+    assert (ghost.status, result.status) == ("abandoned", "succeeded")
+    store.dispose()
+
+
+def test_run_id_is_the_correlation_id_of_the_log_lines(runner: Runner) -> None:
+    stream = io.StringIO()
+    setup_logging("INFO", "text", stream)
+    try:
+        result = runner.run("count")
+    finally:
+        setup_logging("WARNING", "text", io.StringIO())
+    lines = [line for line in stream.getvalue().splitlines() if "test.count" in line or "jobs.runner" in line]
+    assert lines
+    assert all(f"[{result.run_id}]" in line for line in lines)
+
+
+def test_progress_is_shown_on_a_terminal_stream(store: Store) -> None:
+    stream = io.StringIO()
+    Runner(store, load_settings({}), Ports(), registry=make_registry(), progress_stream=stream).run("count")
+    assert stream.getvalue().rstrip().endswith("count items: 5/5")
+
+
+# --- the scheduler's APScheduler jobs ---------------------------------------------------------------
+
+
+def test_apscheduler_jobs_have_ids_coalesce_misfire_and_single_instance() -> None:
+    settings = load_settings(
+        {
+            "SCHEDULE_KPI_SYNC": "off",
+            "SCHEDULE_TRIGGERS": "*/5 9-18 * * mon-fri",
+            "SCHEDULE_MISFIRE_GRACE_SECONDS": "120",
+        }
+    )
+    scheduler = build_scheduler(load_builtin_jobs(), settings, lambda name: None)
+    scheduler.start(paused=True)
+    try:
+        jobs_ = {job.id: job for job in scheduler.get_jobs()}
+        assert sorted(jobs_) == [name for name in EXPECTED_JOBS if name != "kpi_sync"]  # off: not scheduled
+        for job_id, job in jobs_.items():
+            assert job.name == job_id
+            assert job.args == (job_id,)
+            assert job.coalesce is True
+            assert job.max_instances == 1
+            assert job.misfire_grace_time == 120
+        assert type(jobs_["triggers"].trigger).__name__ == "CronTrigger"
+        assert str(jobs_["triggers"].trigger.timezone) == "Europe/Moscow"
+        assert type(jobs_["won_to_retention"].trigger).__name__ == "IntervalTrigger"
+        assert jobs_["won_to_retention"].trigger.interval.total_seconds() == 600
+        # replace_existing: adding the same ids again replaces, never duplicates
+        again = build_scheduler(load_builtin_jobs(), settings, lambda name: None)
+        for job in again.get_jobs():
+            scheduler.add_job(job.func, trigger=job.trigger, args=job.args, id=job.id, replace_existing=True)
+        assert len(scheduler.get_jobs()) == len(jobs_)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+# --- the CLI ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.chdir(tmp_path)
+    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "LOG_LEVEL": "WARNING"}
+
+
+def test_run_exit_codes(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before its adapter exists a job says so and exits 3.
+    for name in ("users_sync", "sla_reassign", "events_sync", "kpi_sync", "won_to_retention", "triggers"):
+        result = CliRunner().invoke(cli, ["run", name], env=cli_env)
+        assert result.exit_code == 3, (name, result.output)
+        assert "not built yet" in result.output
+    unknown = CliRunner().invoke(cli, ["run", "nope"], env=cli_env)
+    assert unknown.exit_code == 2
+    assert "known: events_sync" in unknown.output
+    bad_since = CliRunner().invoke(cli, ["run", "triggers", "--since", "yesterday"], env=cli_env)
+    assert bad_since.exit_code == 2
+
+    from tests.jobs_fakes import FakeAmo, FakeTriggerPort
+    from tests.test_triggers_job import CATALOG, RULES
+
+    amo = FakeAmo()
+    monkeypatch.setattr(jobs.ports, "production_ports", lambda: Ports(triggers=FakeTriggerPort(amo, CATALOG)))
+    ok = CliRunner().invoke(cli, ["run", "triggers"], env={**cli_env, "TRIGGER_RULES": RULES})
+    assert ok.exit_code == 0, ok.output
+    assert "triggers [run-" in ok.output
+    assert "succeeded" in ok.output
+    broken = CliRunner().invoke(
+        cli, ["run", "triggers"], env={**cli_env, "TRIGGER_RULES": "[[rule]]\nname=1"}
+    )
+    assert broken.exit_code == 1
+    assert "partial" in broken.output
+
+    history = CliRunner().invoke(cli, ["jobs", "history", "--job", "triggers", "--limit", "2"], env=cli_env)
+    assert history.exit_code == 0
+    rows = [line for line in history.output.splitlines() if " triggers " in line]
+    assert [row.split()[3] for row in rows] == ["partial", "succeeded"]
+    listed = CliRunner().invoke(cli, ["jobs", "list"], env=cli_env)
+    assert "won_to_retention   every 10m" in listed.output
+    assert CliRunner().invoke(cli, ["scheduler", "--list"], env=cli_env).output == listed.output
+
+
+def test_since_accepts_dates_and_durations() -> None:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Europe/Moscow")
+    assert parse_since("3d", tz, 1_000_000.0) == 1_000_000.0 - 3 * 86400
+    from datetime import UTC, datetime
+
+    assert parse_since("2026-11-01", tz, 0) == datetime(2026, 10, 31, 21, 0, tzinfo=UTC).timestamp()
+    assert parse_since("2026-11-01T00:00+00:00", tz, 0) == datetime(2026, 11, 1, tzinfo=UTC).timestamp()
