@@ -267,3 +267,23 @@ def test_since_accepts_dates_and_durations() -> None:
 
     assert parse_since("2026-11-01", tz, 0) == datetime(2026, 10, 31, 21, 0, tzinfo=UTC).timestamp()
     assert parse_since("2026-11-01T00:00+00:00", tz, 0) == datetime(2026, 11, 1, tzinfo=UTC).timestamp()
+
+
+def test_check_config_reports_bad_trigger_rules(cli_env: dict[str, str]) -> None:
+    from tests.test_triggers_job import RULES
+
+    good = CliRunner().invoke(
+        cli, ["check-config", "--require", "triggers"], env={**cli_env, "TRIGGER_RULES": RULES}
+    )
+    assert good.exit_code == 0, good.output
+    assert "triggers: ready" in good.output
+    bad_rules = RULES + '\n[[rule]]\nname = "x"\npipeline = 1\nwhen = "field:1 >> 2"\ntask = "t"\n'
+    bad = CliRunner().invoke(
+        cli, ["check-config", "--require", "triggers"], env={**cli_env, "TRIGGER_RULES": bad_rules}
+    )
+    assert bad.exit_code == 2
+    assert "trigger rule x (TRIGGER_RULES, line 13): cannot read condition" in bad.output
+    # without --require the rule is reported but check-config passes: the job skips that rule
+    assert (
+        CliRunner().invoke(cli, ["check-config"], env={**cli_env, "TRIGGER_RULES": bad_rules}).exit_code == 0
+    )
