@@ -236,3 +236,16 @@ def test_edge_triggering_decision() -> None:
     assert decide(active, True, False, NOW, 14 * DAY) is Step.NOTHING  # task done, cooldown running
     assert decide(active, True, False, NOW + 14 * DAY, 14 * DAY) is Step.FIRE  # done, still true, cooled
     assert decide(Episode("pending", 1, NOW, None), True, None, NOW, 0) is Step.RESUME
+
+
+def test_the_worked_examples_in_the_docs_parse() -> None:
+    import re
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "jobs.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
+    assert len(blocks) >= 4
+    result = parse_rules("\n".join(blocks))
+    assert result.errors == []
+    assert {"missed_sessions", "no_repeat_purchase", "stuck_in_proposal", "birthday", "renewal"} <= {
+        rule.name for rule in result.rules
+    }
