@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,81 @@ def test_check_config_reports_bad_trigger_rules(cli_env: dict[str, str]) -> None
     assert (
         CliRunner().invoke(cli, ["check-config"], env={**cli_env, "TRIGGER_RULES": bad_rules}).exit_code == 0
     )
+
+
+def _steal(store: Store, name: str) -> None:
+    import sqlalchemy as sa
+
+    from amo_bridge.store.schema import locks
+
+    with store.begin() as conn:
+        conn.execute(
+            sa.update(locks).where(locks.c.name == name).values(owner="thief", expires_at=time.time() + 3600)
+        )
+
+
+def _wait(condition: object, what: str, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_run_that_loses_its_lease_stops_before_the_next_item(store: Store) -> None:
+    registry = Registry()
+    done: list[int] = []
+
+    @registry.job("long", schedule="SCHEDULE_USERS_SYNC", description="x", lease_seconds=0.3)
+    def long(ctx: JobContext) -> None:
+        for item in ctx.track(range(3), "items"):
+            done.append(item)
+            if item == 0:
+                _steal(ctx.store, "job:long")
+                _wait(lambda: ctx.is_live("thief"), "the theft")
+                time.sleep(0.35)  # the keep-alive thread notices within a third of the lease
+
+    result = Runner(store, load_settings({}), Ports(), registry=registry).run("long")
+    assert result.status == "failed"
+    assert "LeaseLost" in (result.error or "")
+    assert done == [0]
+    holder = store.locks.info("job:long")
+    assert holder is not None
+    assert holder.owner == "thief"  # a lost lease is not released by the loser
+
+
+def test_scheduler_steps_down_when_it_loses_leadership_and_leads_again(store: Store) -> None:
+    import threading
+
+    from jobs.scheduler import LEADER_LOCK, SchedulerService
+
+    registry = Registry()
+
+    @registry.job("tick", schedule="SCHEDULE_USERS_SYNC", description="x")
+    def tick(ctx: JobContext) -> None:
+        pass
+
+    calls: list[float] = []
+    settings = load_settings({"SCHEDULE_USERS_SYNC": "every 0.1s"})
+    service = SchedulerService(
+        store, settings, registry, lambda name: calls.append(time.monotonic()), lease_seconds=0.6, owner="me"
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=service.run_forever, args=(stop,))
+    thread.start()
+    try:
+        _wait(lambda: len(calls) >= 2, "the leader to run jobs")
+        _steal(store, LEADER_LOCK)
+        _wait(lambda: not service.leading.is_set(), "the leader to step down")
+        stepped_down = len(calls)
+        time.sleep(0.4)
+        assert len(calls) == stepped_down  # no jobs while not leading
+        assert service.terms == 1
+        store.locks.release(LEADER_LOCK, "thief")
+        _wait(lambda: service.terms == 2 and len(calls) > stepped_down, "leadership regained")
+    finally:
+        stop.set()
+        thread.join(20)
+    assert not thread.is_alive()
+    assert store.locks.info(LEADER_LOCK) is None
