@@ -7,6 +7,7 @@ Prints won deals vs retention leads, trigger episodes vs tasks, and amoCRM calls
 
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
 import time
@@ -16,6 +17,7 @@ from tests.jobs_simulation import simulate
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{Path(tmp) / 'bench.db'}"
         started = time.perf_counter()

@@ -20,6 +20,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from amo_bridge.clock import SYSTEM_CLOCK, Clock
 from amo_bridge.config import Settings
@@ -154,7 +155,10 @@ class SchedulerService:
             except Exception:
                 log.warning("could not reach the store to take leadership; retrying", exc_info=True)
             if not announced:
-                holder = self.store.locks.info(LEADER_LOCK)
+                try:
+                    holder = self.store.locks.info(LEADER_LOCK)
+                except SQLAlchemyError:
+                    holder = None
                 log.info(
                     "scheduler %s waits: %s leads",
                     self.owner,

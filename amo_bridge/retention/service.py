@@ -109,7 +109,7 @@ class RetentionService:
         if claim is None:
             again = self.ledger.get(deal.lead_id)
             return Result(Outcome.ALREADY if again and again.state == "done" else Outcome.BUSY)
-        if claim.claimed_at != self.clock.now() or claim.state != "claimed":
+        if claim.state != "claimed" or claim.account_manager_id is not None:
             log.info("won deal #%s: resuming a hand-off left %s by an earlier run", deal.lead_id, claim.state)
         return self._finish(deal, claim, run_id)
 
