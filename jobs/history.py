@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from amo_bridge.store import Store
 from amo_bridge.store.schema import job_runs
@@ -102,6 +102,15 @@ class RunHistory:
         with self._store.read() as conn:
             rows = conn.execute(statement).all()
         return [RunRecord(**row._mapping) for row in rows]
+
+    def last_started(self, job: str) -> float | None:
+        """When the latest real (not dry) run of ``job`` started, skipped runs included."""
+        statement = select(func.max(job_runs.c.started_at)).where(
+            job_runs.c.job == job, job_runs.c.dry_run.is_(False)
+        )
+        with self._store.read() as conn:
+            value = conn.execute(statement).scalar_one_or_none()
+        return float(value) if value is not None else None
 
     def get(self, run_id: str) -> RunRecord | None:
         with self._store.read() as conn:

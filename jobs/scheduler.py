@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from amo_bridge.clock import SYSTEM_CLOCK, Clock
 from amo_bridge.config import Settings
 from amo_bridge.schedules import Schedule
 from amo_bridge.store import Lease, Store, default_owner
+from jobs.history import RunHistory
 from jobs.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -47,12 +49,18 @@ def build_scheduler(
     run_job: Callable[[str], object],
     *,
     max_workers: int = 4,
+    last_started: Callable[[str], float | None] | None = None,
+    now: datetime | None = None,
 ) -> Any:
     """A BackgroundScheduler (not started) with one APScheduler job per registered job.
 
     Options are data: explicit ``id`` (the job name) with ``replace_existing``, ``coalesce`` (a
     backlog of missed runs becomes one run), ``misfire_grace_time`` (a run late by less than this
     still happens) and ``max_instances=1``.
+
+    With ``last_started`` (the start of each job's latest recorded run), a scheduler that starts or
+    takes over leadership catches up at once on a run that fell due while no scheduler led (see
+    :func:`first_run_time`), instead of waiting for the next time.
     """
     tz = settings.amo.timezone
     scheduler = BackgroundScheduler(
@@ -69,10 +77,24 @@ def build_scheduler(
         if schedule.kind == "off":
             log.info("%s: off (%s)", spec.name, spec.schedule_variable)
             continue
+        trigger = make_trigger(schedule, tz)
+        first = None
+        if last_started is not None:
+            first = first_run_time(
+                schedule,
+                trigger,
+                now or datetime.now(tz),
+                settings.jobs.misfire_grace_seconds,
+                last_started(spec.name),
+            )
+            if first is not None:
+                log.info("%s: a run fell due while no scheduler led; running it now", spec.name)
+        extra: dict[str, Any] = {"next_run_time": first} if first is not None else {}
         scheduler.add_job(
             run_job,
-            trigger=make_trigger(schedule, tz),
+            trigger=trigger,
             args=[spec.name],
+            **extra,
             id=spec.name,
             name=spec.name,
             replace_existing=True,
@@ -81,6 +103,32 @@ def build_scheduler(
             misfire_grace_time=settings.jobs.misfire_grace_seconds,
         )
     return scheduler
+
+
+def first_run_time(
+    schedule: Schedule, trigger: Any, now: datetime, grace: float, last_started: float | None
+) -> datetime | None:
+    """``now`` if a run fell due recently and no run has started since, else ``None``.
+
+    Cron: a fire time within the last ``grace`` seconds not followed by a run (the leader died just
+    before 08:00; the standby took over at 08:00:20). Interval: the job has never run, or its last run
+    started a whole interval ago. Older misses are not caught up: the jobs catch up by themselves
+    (watermarks, episodes) at their next run.
+    """
+    if schedule.kind == "interval":
+        if last_started is None or now.timestamp() - last_started >= schedule.seconds:
+            return now
+        return None
+    due = None
+    fire = trigger.get_next_fire_time(None, now - timedelta(seconds=grace))
+    for _ in range(10_000):  # bounded: a per-minute cron has at most grace/60 fire times in the window
+        if fire is None or fire > now:
+            break
+        due = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    if due is not None and (last_started is None or last_started < due.timestamp()):
+        return now
+    return None
 
 
 def describe_jobs(registry: Registry, settings: Settings) -> list[tuple[str, str, str, str]]:
@@ -121,6 +169,7 @@ class SchedulerService:
         self.poll_seconds = poll_seconds or max(self.lease_seconds / 3, 0.05)
         self.leading = threading.Event()
         self.terms = 0  # how many times this process became leader
+        self.history = RunHistory(store)
 
     def run_forever(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -129,7 +178,9 @@ class SchedulerService:
                 return
             self.terms += 1
             log.info("scheduler %s is the leader (term %d)", self.owner, self.terms)
-            scheduler = build_scheduler(self.registry, self.settings, self.run_job)
+            scheduler = build_scheduler(
+                self.registry, self.settings, self.run_job, last_started=self.history.last_started
+            )
             lease.keep_alive(interval=self.lease_seconds / 3)
             scheduler.start()
             self.leading.set()

@@ -366,3 +366,40 @@ def test_scheduler_steps_down_when_it_loses_leadership_and_leads_again(store: St
         thread.join(20)
     assert not thread.is_alive()
     assert store.locks.info(LEADER_LOCK) is None
+
+
+def test_a_new_leader_catches_up_on_a_run_that_fell_due_without_a_leader() -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from jobs.scheduler import first_run_time, make_trigger
+
+    tz = ZoneInfo("Europe/Moscow")
+    daily = Schedule("cron", cron="0 8 * * *")
+    trigger = make_trigger(daily, tz)
+    eight = datetime(2026, 3, 4, 8, 0, tzinfo=tz)
+    after = eight + timedelta(seconds=20)
+    assert first_run_time(daily, trigger, after, 300, None) == after
+    assert first_run_time(daily, trigger, after, 300, (eight - timedelta(days=1)).timestamp()) == after
+    assert first_run_time(daily, trigger, after, 300, eight.timestamp() + 1) is None  # it did run
+    assert first_run_time(daily, trigger, eight + timedelta(minutes=10), 300, None) is None  # too late
+    assert first_run_time(daily, trigger, eight - timedelta(minutes=1), 300, None) is None  # not yet due
+
+    every10 = Schedule("interval", seconds=600)
+    interval = make_trigger(every10, tz)
+    assert first_run_time(every10, interval, eight, 300, None) == eight
+    assert first_run_time(every10, interval, eight, 300, eight.timestamp() - 300) is None
+    assert first_run_time(every10, interval, eight, 300, eight.timestamp() - 601) == eight
+
+    settings = load_settings({"SCHEDULE_TRIGGERS": "0 8 * * *"})
+    started = {"triggers": None, "won_to_retention": after.timestamp() - 60}
+    scheduler = build_scheduler(
+        load_builtin_jobs(), settings, lambda name: None, last_started=started.get, now=after
+    )
+    scheduler.start(paused=True)
+    try:
+        jobs_ = {job.id: job for job in scheduler.get_jobs()}
+        assert jobs_["triggers"].next_run_time == after  # caught up at once
+        assert jobs_["won_to_retention"].next_run_time > after  # ran a minute ago: waits its turn
+    finally:
+        scheduler.shutdown(wait=False)
