@@ -219,3 +219,34 @@ def test_overlapping_runs_fire_an_episode_once(gym: Gym) -> None:
     assert inner[0].status == "skipped"
     assert first.changed == 5
     assert all(len(gym.tasks(lead_id)) == 1 for lead_id in range(10, 15))
+
+
+def test_concurrent_engines_fire_each_episode_once(gym: Gym) -> None:
+    import threading
+
+    from amo_bridge.triggers.engine import TriggerEngine
+    from amo_bridge.triggers.parse import parse_rules
+
+    for lead_id in range(20, 40):
+        gym.client(lead_id, missed=3)
+    (rule,) = parse_rules(RULES).rules
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def engine_run(n: int) -> None:
+        engine = TriggerEngine(gym.store, gym.port, gym.pools, clock=gym.clock, tz=MSK, hours=None)
+        barrier.wait()
+        try:
+            # every run is alive: an episode another run is firing is left to it
+            engine.run_rule(rule, f"run-{n}", is_live=lambda _run: True)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=engine_run, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert [len(gym.tasks(lead_id)) for lead_id in range(20, 40)] == [1] * 20
+    assert EpisodeLedger(gym.store).episode_count("missed_sessions") == 20
