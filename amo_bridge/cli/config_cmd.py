@@ -7,11 +7,11 @@ import dataclasses
 import click
 
 from amo_bridge.cli.context import CONFIG_EXIT_CODE, AppContext, pass_app
-from amo_bridge.config import section_types
+from amo_bridge.config import Settings, section_types
 from amo_bridge.config.spec import describe, env_fields
 from amo_bridge.errors import ConfigProblem
 
-REQUIREMENTS = ("api", "serve")
+REQUIREMENTS = ("api", "serve", "triggers")
 
 
 @click.command("check-config")
@@ -20,7 +20,8 @@ REQUIREMENTS = ("api", "serve")
     "required",
     type=click.Choice(REQUIREMENTS),
     multiple=True,
-    help="Also fail (exit 2) unless ready for this: api (calling amoCRM), serve (receiving webhooks).",
+    help="Also fail (exit 2) unless ready for this: api (calling amoCRM), serve (receiving webhooks), "
+    "triggers (every trigger rule usable).",
 )
 @pass_app
 def check_config(app: AppContext, required: tuple[str, ...]) -> None:
@@ -49,6 +50,7 @@ def check_config(app: AppContext, required: tuple[str, ...]) -> None:
     readiness: dict[str, list[ConfigProblem]] = {
         "api": settings.amo.api_problems(),
         "serve": settings.webhooks.serve_problems(),
+        "triggers": trigger_rule_problems(settings),
     }
     click.echo("")
     for name, problems in readiness.items():
@@ -59,3 +61,30 @@ def check_config(app: AppContext, required: tuple[str, ...]) -> None:
     missing = [problem for name in required for problem in readiness[name]]
     if missing:
         raise SystemExit(CONFIG_EXIT_CODE)
+
+
+class RuleProblem(ConfigProblem):
+    """A trigger rule that the job will skip, printed as the rule's own error."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, variable: str, text: str) -> None:
+        super().__init__(variable, None, "usable trigger rules")
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def trigger_rule_problems(settings: Settings) -> list[ConfigProblem]:
+    """Syntax errors of the trigger rules; a bad rule is skipped by the job, and reported here.
+
+    References to pipelines, stages, fields and pools are checked by the job against the account.
+    """
+    from amo_bridge.triggers.source import load_rules
+
+    problems: list[ConfigProblem] = []
+    for error in load_rules(settings.jobs).errors:
+        variable = "TRIGGER_RULES" if error.source.startswith("TRIGGER_RULES") else "TRIGGER_RULES_FILE"
+        problems.append(RuleProblem(variable, str(error)))
+    return problems

@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from amo_bridge.config import job_parsers as jp
 from amo_bridge.config import parsers as p
-from amo_bridge.config.spec import env
+from amo_bridge.config.spec import env, env_fields
 from amo_bridge.errors import ConfigProblem
 from amo_bridge.handoff.rules import HandoffRules, load_rules_file
+from amo_bridge.schedules import Schedule
 from amo_bridge.secrets import Secret
+from amo_bridge.workhours import WorkingHours
 
 
 @dataclass(frozen=True)
@@ -331,7 +334,175 @@ class HandoffSettings:
 class JobsSettings:
     """Scheduled jobs: schedules, retention, triggers."""
 
-    # Variables of the jobs go here (issue #9).
+    schedule_won_to_retention: Schedule = env(
+        "SCHEDULE_WON_TO_RETENTION",
+        parse=jp.schedule,
+        default=Schedule("interval", seconds=600),
+        help="When won_to_retention runs: cron ('*/10 * * * *'), interval ('every 10m') or off",
+    )
+    schedule_triggers: Schedule = env(
+        "SCHEDULE_TRIGGERS",
+        parse=jp.schedule,
+        default=Schedule("cron", cron="0 8 * * *"),
+        help="When the trigger rules are evaluated (cron in AMO_TIMEZONE, interval or off)",
+    )
+    schedule_users_sync: Schedule = env(
+        "SCHEDULE_USERS_SYNC",
+        parse=jp.schedule,
+        default=Schedule("interval", seconds=3600),
+        help="When users_sync runs (active users and groups)",
+    )
+    schedule_sla_reassign: Schedule = env(
+        "SCHEDULE_SLA_REASSIGN",
+        parse=jp.schedule,
+        default=Schedule("interval", seconds=60),
+        help="When sla_reassign runs (the distributor's SLA)",
+    )
+    schedule_events_sync: Schedule = env(
+        "SCHEDULE_EVENTS_SYNC",
+        parse=jp.schedule,
+        default=Schedule("interval", seconds=300),
+        help="When events_sync runs (amoCRM events into our history)",
+    )
+    schedule_kpi_sync: Schedule = env(
+        "SCHEDULE_KPI_SYNC",
+        parse=jp.schedule,
+        default=Schedule("cron", cron="30 0 * * *"),
+        help="When kpi_sync runs (KPI rows into amoCRM)",
+    )
+    lease_seconds: float = env(
+        "SCHEDULE_LEASE_SECONDS",
+        parse=p.positive_float,
+        default=30.0,
+        help="Scheduler leadership lease; a standby scheduler takes over this long after the leader dies",
+    )
+    misfire_grace_seconds: int = env(
+        "SCHEDULE_MISFIRE_GRACE_SECONDS",
+        parse=p.positive_int,
+        default=300,
+        help="A run that missed its time by less than this still runs (once: missed runs coalesce)",
+    )
+    working_hours: str = env(
+        "SCHEDULE_WORKING_HOURS",
+        parse=jp.working_hours,
+        default="09:00-18:00",
+        help="Working hours in AMO_TIMEZONE: task deadlines are moved inside them",
+    )
+    working_days: str = env(
+        "SCHEDULE_WORKING_DAYS",
+        parse=jp.working_days,
+        default="mon-fri",
+        help="Working days: mon-fri, or a list such as mon,tue,wed,thu,fri,sat",
+    )
+    retention_pipeline_id: int | None = env(
+        "RETENTION_PIPELINE_ID",
+        parse=p.positive_int,
+        default=None,
+        help="The retention pipeline ('Сопровождение'); won_to_retention needs it",
+    )
+    retention_stage_id: int | None = env(
+        "RETENTION_STAGE_ID",
+        parse=p.positive_int,
+        default=None,
+        help="Stage for new retention leads (default: the pipeline's first stage after unsorted)",
+    )
+    retention_source_pipelines: tuple[int, ...] = env(
+        "RETENTION_SOURCE_PIPELINES",
+        parse=jp.id_list,
+        default=(),
+        help="Pipelines whose won deals go to retention, comma-separated (empty: none)",
+    )
+    retention_mode: str = env(
+        "RETENTION_MODE",
+        parse=p.choice("copy", "move"),
+        default="copy",
+        help="copy: a new lead in retention, the won deal untouched; move: move the won deal itself",
+    )
+    retention_copy_fields: tuple[int, ...] = env(
+        "RETENTION_COPY_FIELDS",
+        parse=jp.id_list,
+        default=(),
+        help="Custom field ids copied from the won deal to the retention lead (copy mode)",
+    )
+    retention_reference_field_id: int | None = env(
+        "RETENTION_REFERENCE_FIELD_ID",
+        parse=p.positive_int,
+        default=None,
+        help="Lead custom field that holds the won deal's id on the retention lead (copy mode)",
+    )
+    retention_tag: str = env(
+        "RETENTION_TAG",
+        parse=p.text,
+        default="retention",
+        help="Tag put on every retention lead",
+    )
+    retention_name_template: str = env(
+        "RETENTION_NAME_TEMPLATE",
+        parse=p.text,
+        default="{name}",
+        help="Name of the retention lead; {name} and {id} are the won deal's",
+    )
+    retention_default_manager_id: int | None = env(
+        "RETENTION_DEFAULT_MANAGER_ID",
+        parse=p.positive_int,
+        default=None,
+        help="Account manager when the client has none and the L3 pool offers nobody",
+    )
+    retention_first_call_delay: float = env(
+        "RETENTION_FIRST_CALL_DELAY",
+        parse=jp.duration,
+        default=7200.0,
+        help="The first-call task is due this long after the hand-off, moved into working hours",
+    )
+    retention_first_call_text: str = env(
+        "RETENTION_FIRST_CALL_TEXT",
+        parse=p.text,
+        default="Первый звонок клиенту: знакомство с аккаунт-менеджером",
+        help="Text of the first-call task",
+    )
+    retention_first_call_task_type: int = env(
+        "RETENTION_FIRST_CALL_TASK_TYPE",
+        parse=p.positive_int,
+        default=1,
+        help="amoCRM task type of the first-call task (1 = call)",
+    )
+    retention_lookback_days: int = env(
+        "RETENTION_LOOKBACK_DAYS",
+        parse=p.positive_int,
+        default=7,
+        help="On the first run (no watermark yet), look this many days back for won deals",
+    )
+    retention_claim_seconds: float = env(
+        "RETENTION_CLAIM_SECONDS",
+        parse=p.positive_float,
+        default=300.0,
+        help="A hand-off claimed by a run that stopped answering is taken over after this long",
+    )
+    trigger_rules: str = env(
+        "TRIGGER_RULES",
+        parse=jp.rules_text,
+        default="",
+        help="Trigger rules inline (the TOML syntax of docs/jobs.md, in a quoted multi-line value)",
+    )
+    trigger_rules_file: str | None = env(
+        "TRIGGER_RULES_FILE",
+        parse=p.text,
+        default=None,
+        help="File with trigger rules (TOML, see docs/jobs.md); added to TRIGGER_RULES",
+    )
+
+    def schedule_of(self, variable: str) -> Schedule:
+        """The schedule held by the variable named ``variable`` (e.g. ``SCHEDULE_TRIGGERS``)."""
+        for field_name, var in env_fields(type(self)):
+            if var.name == variable:
+                value = getattr(self, field_name)
+                assert isinstance(value, Schedule)
+                return value
+        raise KeyError(variable)
+
+    @property
+    def working_time(self) -> WorkingHours:
+        return WorkingHours.parse(self.working_hours, self.working_days)
 
 
 @dataclass(frozen=True)

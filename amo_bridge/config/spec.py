@@ -77,6 +77,12 @@ def describe(value: object) -> str:
         return str(value) if value else "(not set)"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(str(item) for item in value) or "(none)"
+    if isinstance(value, str) and "\n" in value:
+        return f"({len(value.splitlines())} lines)"
+    if value == "":
+        return "(empty)"
     key = getattr(value, "key", None)  # ZoneInfo
     if isinstance(key, str):
         return key
