@@ -162,10 +162,9 @@ def test_unsorted_entry_of_a_live_client_is_linked_into_the_live_deal(
     result = service.on_new_entry(NewEntry(keys, 1_767_225_600.0, uid=str(entry["uid"])))
     assert result is not None
     assert result.plan.details["live_lead_id"] == live
-    assert (
-        sandbox.state.unsorted.get(entry["uid"]) is None
-        or sandbox.state.unsorted[entry["uid"]].get("linked_lead_id", live) == live
-    )
+    assert entry["uid"] not in sandbox.state.unsorted
+    assert sandbox.state.unsorted_done[entry["uid"]]["action"] == "link"
+    assert sandbox.state.unsorted_done[entry["uid"]]["linked_lead_id"] == live
     assert "duplicate" in [t["name"] for t in sandbox.state.leads[live]["tags"]]
     # A different client is no duplicate and is left for the distributor.
     other = client_keys(["+7 999 000-11-22"])
