@@ -24,9 +24,6 @@ def _not_built(name: str, issue: int, summary: str) -> click.Command:
     return command
 
 
-serve = _not_built("serve", 6, "Run the webhook receiver (Flask)")
-worker = _not_built("worker", 6, "Process the durable webhook inbox")
-inbox = _not_built("inbox", 6, "Inspect and replay inbox rows")
 webhooks = _not_built("webhooks", 6, "Subscribe our receiver to the account's webhooks")
 auth = _not_built("auth", 4, "OAuth: exchange a code, show token status")
 sandbox = _not_built("sandbox", 5, "Run the local amoCRM emulator")
