@@ -9,8 +9,9 @@ Rules (following PHP where it matters, total on every input):
 
 - pairs are split on ``&``, name and value on the first ``=``; ``+`` is a space; bad ``%`` escapes
   are kept literally; invalid UTF-8 becomes U+FFFD (callers that care check the bytes first);
-- a name is ``base[seg1][seg2]...``; ``[]`` appends; a ``[`` without its ``]`` is taken literally
-  and ends the segment list (PHP does the same); a name with an empty base is skipped;
+- a name is ``base[seg1][seg2]...``; ``[]`` appends; if the first ``[`` has no ``]`` the name is
+  literal with that ``[`` read as ``_``; an unbalanced tail after complete segments is dropped
+  (PHP does both); a name with an empty base is skipped;
 - a later scalar replaces an earlier mapping at the same path and vice versa (the last one wins);
 - nesting deeper than :data:`MAX_DEPTH` keeps the remaining brackets as one literal segment.
 """
@@ -28,15 +29,22 @@ Node = dict[str, Any]
 def split_name(name: str) -> list[str | None]:
     """``a[b][][c]`` -> ``["a", "b", None, "c"]`` (``None`` means append)."""
     open_at = name.find("[")
-    if open_at <= 0:
+    if open_at < 0:
         return [name] if name else []
+    if open_at == 0:
+        return []  # PHP skips a name with an empty base
+    if name.find("]", open_at) < 0:
+        # PHP: an unbalanced first bracket makes the whole name literal, "[" read as "_".
+        return [name[:open_at] + "_" + name[open_at + 1 :]]
     base = name[:open_at]
     segments: list[str | None] = [base]
     rest = name[open_at:]
     while rest.startswith("["):
         close = rest.find("]")
-        if close < 0 or len(segments) > MAX_DEPTH:
-            segments.append(rest)  # unbalanced or too deep: the rest is one literal segment
+        if close < 0:
+            return segments  # PHP drops an unbalanced tail after complete segments
+        if len(segments) > MAX_DEPTH:
+            segments.append(rest)  # too deep: the rest is one literal segment
             return segments
         inner = rest[1:close]
         segments.append(None if inner == "" else inner)
@@ -59,7 +67,7 @@ def pairs(body: str) -> list[tuple[str, str]]:
 
 
 def _next_index(node: Node) -> str:
-    numeric = [int(k) for k in node if k.isdigit() and (k == "0" or not k.startswith("0"))]
+    numeric = [int(k) for k in node if _is_index(k)]
     return str(max(numeric) + 1) if numeric else "0"
 
 
@@ -78,7 +86,8 @@ def _insert(root: Node, segments: list[str | None], value: str) -> None:
 
 
 def _is_index(key: str) -> bool:
-    return key.isdigit() and (key == "0" or not key.startswith("0"))
+    """``"0"``, ``"17"``: canonical ASCII decimals only (not ``"07"``, ``"²"``, ``"١"``)."""
+    return key.isascii() and key.isdigit() and (key == "0" or not key.startswith("0"))
 
 
 def _listify(value: Any) -> Any:
