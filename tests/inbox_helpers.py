@@ -73,6 +73,8 @@ def journal_router(calls: list[int]) -> Router[HandlerContext]:
     @router.on("*")
     def journal(event: object, ctx: HandlerContext) -> None:
         calls.append(ctx.inbox_id)
-        record_processed(ctx.store, event, dedupe_key=ctx.dedupe_key, inbox_id=ctx.inbox_id, now=ctx.clock.now())  # type: ignore[arg-type]
+        record_processed(
+            ctx.store, event, dedupe_key=ctx.dedupe_key, inbox_id=ctx.inbox_id, now=ctx.clock.now()
+        )  # type: ignore[arg-type]
 
     return router

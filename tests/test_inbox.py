@@ -39,11 +39,14 @@ def test_record_keeps_delivery_and_one_row_per_event(inbox: Inbox) -> None:
     recorded = inbox.record(body, HEADERS, parse_delivery(body, HEADERS))
     assert (recorded.stored, recorded.duplicates, recorded.unparseable) == (5, 0, False)
     rows = inbox.list()
-    assert len(rows) == 5 and {r.state for r in rows} == {"received"}
+    assert len(rows) == 5
+    assert {r.state for r in rows} == {"received"}
     assert {r.kind for r in rows} == {"lead.updated"}
     delivery = inbox.delivery(rows[0].delivery_id)
-    assert delivery is not None and bytes(delivery["body"]) == body
-    assert delivery["request_id"] == "req-1" and delivery["account_id"] == 29384756
+    assert delivery is not None
+    assert bytes(delivery["body"]) == body
+    assert delivery["request_id"] == "req-1"
+    assert delivery["account_id"] == 29384756
     assert rows[0].event().kind == "lead.updated"  # rebuilt from the stored item
 
 
@@ -51,7 +54,9 @@ def test_duplicate_delivery_and_duplicate_event_are_stored_once(inbox: Inbox) ->
     body = sample("leads_status")
     first = inbox.record(body, HEADERS, parse_delivery(body, HEADERS))
     again = inbox.record(body, HEADERS, parse_delivery(body, HEADERS))
-    assert first.stored == 3 and again.duplicate_delivery and again.stored == 0
+    assert first.stored == 3
+    assert again.duplicate_delivery
+    assert again.stored == 0
     # The same event inside another body (another grouping, another request): one row still.
     other = body + b"&leads%5Bstatus%5D%5B3%5D%5Bid%5D=77&leads%5Bstatus%5D%5B3%5D%5Blast_modified%5D=5"
     third = inbox.record(other, HEADERS, parse_delivery(other, HEADERS))
@@ -63,9 +68,11 @@ def test_unparseable_body_is_kept_and_listed(inbox: Inbox) -> None:
     body = b"\xff\xfe not a form"
     error = ParseError("encoding", "body is not UTF-8")
     recorded = inbox.record(body, HEADERS, error)
-    assert recorded.unparseable and recorded.stored == 1
+    assert recorded.unparseable
+    assert recorded.stored == 1
     (row,) = inbox.list("unparseable")
-    assert row.kind == "unparseable" and "encoding" in (row.last_error or "")
+    assert row.kind == "unparseable"
+    assert "encoding" in (row.last_error or "")
     assert inbox.claim("w") is None  # never handed to a handler
     assert not inbox.replay(row.id)  # still unparseable
     assert inbox.stats().by_state["unparseable"] == 1
@@ -83,12 +90,17 @@ def test_replay_reparses_an_unparseable_row(inbox: Inbox) -> None:
 def test_claim_complete_and_fencing(inbox: Inbox, clock: FakeClock) -> None:
     record_sample(inbox, "task_add")
     claimed = inbox.claim("w1")
-    assert claimed is not None and claimed.row.state == "processing" and claimed.row.attempts == 1
+    assert claimed is not None
+    assert claimed.row.state == "processing"
+    assert claimed.row.attempts == 1
     assert inbox.claim("w2") is None
     assert not inbox.complete(claimed.row.id, "w2")  # not the lease holder
     assert inbox.complete(claimed.row.id, "w1")
     row = inbox.get(claimed.row.id)
-    assert row is not None and row.state == "done" and row.done_at == clock.now() and row.lease_owner is None
+    assert row is not None
+    assert row.state == "done"
+    assert row.done_at == clock.now()
+    assert row.lease_owner is None
 
 
 def test_fail_backs_off_then_dead_with_last_error(inbox: Inbox, clock: FakeClock) -> None:
@@ -96,7 +108,8 @@ def test_fail_backs_off_then_dead_with_last_error(inbox: Inbox, clock: FakeClock
     delays = []
     for attempt in (1, 2):
         claimed = inbox.claim("w")
-        assert claimed is not None and claimed.row.attempts == attempt
+        assert claimed is not None
+        assert claimed.row.attempts == attempt
         assert inbox.fail(claimed.row.id, "w", RuntimeError(f"boom {attempt}")) == "failed"
         row = inbox.get(claimed.row.id)
         assert row is not None
@@ -108,7 +121,8 @@ def test_fail_backs_off_then_dead_with_last_error(inbox: Inbox, clock: FakeClock
     assert claimed is not None
     assert inbox.fail(claimed.row.id, "w", RuntimeError("boom 3")) == "dead"
     (dead,) = inbox.list("dead")
-    assert dead.attempts == 3 and dead.last_error == "RuntimeError: boom 3"
+    assert dead.attempts == 3
+    assert dead.last_error == "RuntimeError: boom 3"
 
 
 def test_final_error_goes_dead_at_once_and_replay(inbox: Inbox, clock: FakeClock) -> None:
@@ -118,7 +132,7 @@ def test_final_error_goes_dead_at_once_and_replay(inbox: Inbox, clock: FakeClock
         claimed = inbox.claim("w")
         assert claimed is not None
         assert inbox.fail(claimed.row.id, "w", "validation error", final=True) == "dead"
-    first, second = inbox.list("dead")
+    first, _second = inbox.list("dead")
     assert inbox.replay(first.id)
     assert inbox.get(first.id).state == "received"  # type: ignore[union-attr]
     assert inbox.get(first.id).attempts == 0  # type: ignore[union-attr]
@@ -139,9 +153,12 @@ def test_expired_lease_is_reclaimed_and_heartbeat_extends(inbox: Inbox, clock: F
     assert inbox.reclaim_expired() == 1
     assert not inbox.heartbeat(claimed.row.id, "w1")
     row = inbox.get(claimed.row.id)
-    assert row is not None and row.state == "failed" and "lease expired" in (row.last_error or "")
+    assert row is not None
+    assert row.state == "failed"
+    assert "lease expired" in (row.last_error or "")
     again = inbox.claim("w2")
-    assert again is not None and again.row.attempts == 2
+    assert again is not None
+    assert again.row.attempts == 2
     assert not inbox.complete(claimed.row.id, "w1")  # the dead worker's late write is refused
     assert inbox.complete(again.row.id, "w2")
 
@@ -157,11 +174,13 @@ def test_reclaim_moves_to_dead_when_out_of_attempts(inbox: Inbox, clock: FakeClo
 
 
 def test_stats_depth_and_oldest_age(inbox: Inbox, clock: FakeClock) -> None:
-    assert inbox.stats().depth == 0 and inbox.stats().oldest_unprocessed_age is None
+    assert inbox.stats().depth == 0
+    assert inbox.stats().oldest_unprocessed_age is None
     record_sample(inbox, "leads_status")
     clock.advance(42)
     stats = inbox.stats()
-    assert stats.depth == 3 and stats.oldest_unprocessed_age == 42
+    assert stats.depth == 3
+    assert stats.oldest_unprocessed_age == 42
 
 
 def test_concurrent_claims_from_threads_never_share_a_row(db_url: str, fstore: Store) -> None:
@@ -179,5 +198,6 @@ def test_concurrent_claims_from_threads_never_share_a_row(db_url: str, fstore: S
     for thread in threads:
         thread.join(60)
     claimed = [row_id for ids in results.values() for row_id in ids]
-    assert len(claimed) == 60 and len(set(claimed)) == 60
+    assert len(claimed) == 60
+    assert len(set(claimed)) == 60
     assert sum(1 for ids in results.values() if ids) >= 2 or len(results) == 4

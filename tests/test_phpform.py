@@ -60,7 +60,8 @@ def test_depth_is_bounded() -> None:
     while isinstance(node, dict):
         node = next(iter(node.values()))
         depth += 1
-    assert depth <= MAX_DEPTH + 2 and node == "1"
+    assert depth <= MAX_DEPTH + 2
+    assert node == "1"
 
 
 @settings(max_examples=300, deadline=None)

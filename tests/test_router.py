@@ -40,7 +40,8 @@ def test_filters_by_kind_and_fields() -> None:
     seen.clear()
     router.dispatch(build_event("task", "add", {"id": "1"}, 1), seen)
     assert seen == ["all"]
-    assert len(router) == 4 and "lead.status_changed [status_id=142]" in router.describe()[0]
+    assert len(router) == 4
+    assert "lead.status_changed [status_id=142]" in router.describe()[0]
 
 
 def test_filter_on_raw_item_field_and_text_number_equality() -> None:

@@ -51,11 +51,13 @@ def test_duplicate_delivery_gives_one_row_and_one_effect(fstore: Store, clock: F
     calls: list[int] = []
     worker = Worker(inbox, journal_router(calls), clock=clock)
     assert worker.run_once() == 3
-    assert len(calls) == 3 and journal_count(fstore) == 3
+    assert len(calls) == 3
+    assert journal_count(fstore) == 3
     for _ in range(2):  # amoCRM delivers the same body again later
         record_sample(inbox, "leads_status")
     assert worker.run_once() == 0
-    assert journal_count(fstore) == 3 and inbox.stats().by_state["done"] == 3
+    assert journal_count(fstore) == 3
+    assert inbox.stats().by_state["done"] == 3
 
 
 def test_app_router_journals_every_kind(fstore: Store, clock: FakeClock) -> None:
@@ -86,7 +88,8 @@ def test_failing_handler_retries_with_backoff_then_succeeds(fstore: Store, clock
     assert worker.run_once() == 1
     clock.advance(120)
     assert worker.run_once() == 1
-    assert seen == [1, 2, 3] and inbox.stats().by_state["done"] == 1
+    assert seen == [1, 2, 3]
+    assert inbox.stats().by_state["done"] == 1
 
 
 def test_permanent_error_goes_dead_with_its_message(fstore: Store, clock: FakeClock) -> None:
@@ -98,7 +101,8 @@ def test_permanent_error_goes_dead_with_its_message(fstore: Store, clock: FakeCl
     router.add("*", lambda e, c: (_ for _ in ()).throw(AmoBridgeError("400 validation: bad field")))
     Worker(inbox, router, clock=clock).run_once()
     (dead,) = inbox.list("dead")
-    assert dead.attempts == 1 and "400 validation" in (dead.last_error or "")
+    assert dead.attempts == 1
+    assert "400 validation" in (dead.last_error or "")
 
 
 def test_threads_stop_gracefully(fstore: Store) -> None:
@@ -115,7 +119,8 @@ def test_threads_stop_gracefully(fstore: Store) -> None:
     worker.stop()
     runner.join(10)
     assert not runner.is_alive()
-    assert sorted(calls) == sorted(set(calls)) and len(calls) == 20
+    assert sorted(calls) == sorted(set(calls))
+    assert len(calls) == 20
 
 
 @pytest.mark.slow
@@ -126,14 +131,17 @@ def test_claims_from_several_processes_never_share_a_row(db_url: str, fstore: St
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         paths = [str(Path(tmp) / f"p{i}") for i in range(3)]
-        processes = [ctx.Process(target=claim_all_to_file, args=(db_url, f"p{i}", paths[i])) for i in range(3)]
+        processes = [
+            ctx.Process(target=claim_all_to_file, args=(db_url, f"p{i}", paths[i])) for i in range(3)
+        ]
         for process in processes:
             process.start()
         for process in processes:
             process.join(90)
         assert [p.exitcode for p in processes] == [0, 0, 0]
         claimed = [int(x) for path in paths for x in Path(path).read_text().split(",") if x]
-    assert len(claimed) == 120 and len(set(claimed)) == 120
+    assert len(claimed) == 120
+    assert len(set(claimed)) == 120
 
 
 @pytest.mark.slow
@@ -161,7 +169,8 @@ def test_sigkill_mid_handler_then_exactly_once_by_another_worker(db_url: str) ->
             child.join(5)
 
     (row,) = inbox.list()
-    assert row.state == "processing" and row.lease_owner == "stuck-worker"
+    assert row.state == "processing"
+    assert row.lease_owner == "stuck-worker"
     calls: list[int] = []
     worker = Worker(inbox, journal_router(calls), poll_interval=0.05)
     deadline = time.monotonic() + 30
@@ -171,6 +180,8 @@ def test_sigkill_mid_handler_then_exactly_once_by_another_worker(db_url: str) ->
     assert calls == [row.id]
     worker.run_once()
     done = inbox.get(row.id)
-    assert done is not None and done.state == "done" and done.attempts == 2
+    assert done is not None
+    assert done.state == "done"
+    assert done.attempts == 2
     assert journal_count(store) == 1
     store.dispose()
