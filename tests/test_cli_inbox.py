@@ -86,3 +86,42 @@ def test_serve_worker_and_inbox_commands(tmp_path: Path) -> None:
     assert run("inbox", "replay", "--state", "dead", env=env, cwd=tmp_path).stdout.startswith("0 dead")
     assert run("inbox", "replay", env=env, cwd=tmp_path).returncode == 2
     assert run("inbox", "show", "999", env=env, cwd=tmp_path).returncode == 1
+
+
+@pytest.mark.slow
+def test_worker_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+    import signal
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "WORKER_POLL_SECONDS": "0.1",
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from amo_bridge.cli.main import main; main()",
+            "worker",
+            "--concurrency",
+            "2",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        assert worker.stderr is not None
+        started = ""
+        while "started" not in started and time.monotonic() < deadline:
+            started = worker.stderr.readline()
+        assert "started with 2 thread(s)" in started
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(15) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(5)

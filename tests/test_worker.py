@@ -185,3 +185,22 @@ def test_sigkill_mid_handler_then_exactly_once_by_another_worker(db_url: str) ->
     assert done.attempts == 2
     assert journal_count(store) == 1
     store.dispose()
+
+
+def test_running_worker_requeues_a_dead_workers_row(fstore: Store) -> None:
+    inbox = Inbox(fstore, clock=SYSTEM_CLOCK, lease_seconds=0.3)
+    record_sample(inbox, "task_add")
+    assert inbox.claim("ghost") is not None  # a worker that died holding the row
+    calls: list[int] = []
+    worker = Worker(inbox, journal_router(calls), concurrency=2, poll_interval=0.02)
+    runner = threading.Thread(target=worker.run, kwargs={"install_signals": False})
+    runner.start()
+    deadline = time.monotonic() + 20
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.02)
+    worker.stop()
+    runner.join(10)
+    assert len(calls) == 1
+    assert journal_count(fstore) == 1
+    (row,) = inbox.list("done")
+    assert row.attempts == 2

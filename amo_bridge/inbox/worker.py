@@ -96,7 +96,12 @@ class Worker:
             return False
         row = claimed.row
         with correlation(f"inbox-{row.id}"), _Heartbeat(self.inbox, claimed, self.heartbeat_interval) as hb:
-            event = row.event()
+            try:
+                event = row.event()
+            except Exception as exc:  # a stored item the model cannot rebuild: keep it, visibly
+                self.inbox.fail(row.id, owner, exc, final=True)
+                log.exception("inbox row %s: cannot rebuild its event; moved to dead", row.id)
+                return True
             context = HandlerContext(
                 store=self.inbox.store,
                 clock=self.clock,
@@ -153,10 +158,13 @@ class Worker:
 
     def _loop(self, index: int) -> None:
         owner = f"{self.owner}:t{index}"
+        next_reclaim = self.clock.monotonic()
         while not self.stopping.is_set():
             try:
-                if index == 0:
+                if index == 0 and self.clock.monotonic() >= next_reclaim:
+                    # Often enough that a dead worker's row waits at most a third of a lease more.
                     self.reclaim()
+                    next_reclaim = self.clock.monotonic() + self.heartbeat_interval
                 if self.process_one(owner):
                     continue
             except Exception:  # the database is down or busy: wait and try again, never die
