@@ -85,6 +85,7 @@ class Worker:
         self.owner = owner or default_owner()
         self.heartbeat_interval = heartbeat_interval or max(inbox.lease_seconds / 3.0, 0.05)
         self.stopping = threading.Event()
+        self.stopped_by: str | None = None
 
     # ------------------------------------------------------------------ one row
 
@@ -184,17 +185,23 @@ class Worker:
         log.info("worker %s started with %d thread(s)", self.owner, self.concurrency)
         if on_started is not None:
             on_started()
+        announced = False
         while any(thread.is_alive() for thread in threads):
+            if self.stopped_by and not announced:
+                log.info("received %s: finishing rows in hand, then stopping", self.stopped_by)
+                announced = True
             for thread in threads:
-                thread.join(timeout=0.5)
-        log.info("worker %s stopped", self.owner)
+                thread.join(timeout=0.2)
+        log.info("worker %s stopped%s", self.owner, f" ({self.stopped_by})" if self.stopped_by else "")
 
     def stop(self) -> None:
         self.stopping.set()
 
     def install_signal_handlers(self) -> None:
         def handle(signum: int, _frame: FrameType | None) -> None:
-            log.info("received %s: finishing rows in hand, then stopping", signal.Signals(signum).name)
+            # Only set flags here: logging from a signal handler can re-enter a stream write that
+            # the interrupted code was in the middle of, and then the stop would be lost.
+            self.stopped_by = signal.Signals(signum).name
             self.stop()
 
         signal.signal(signal.SIGTERM, handle)
