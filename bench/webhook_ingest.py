@@ -6,6 +6,7 @@ amoCRM), and reports ack latency p50/p99 and requests/second:
 
 - ``durable``: the project's receiver (parse, one transaction into the inbox, 200), on SQLite and,
   when ``AMO_TEST_DATABASE_URL`` is set, on PostgreSQL (a scratch schema, dropped afterwards);
+  then a worker (2 threads, the app's router) drains them, reported as events/second;
 - ``naive``: a receiver that does the work inside the request: for each event it calls a local
   slow HTTP endpoint standing in for the amoCRM API (150-300 ms per call).
 
@@ -203,6 +204,36 @@ def _stored(url: str) -> int:
         store.dispose()
 
 
+def _drain(url: str, threads: int = 2) -> dict[str, Any]:
+    """Process the stored events with the app's router (the journal handler); events/second."""
+    from amo_bridge.inbox import Inbox
+    from amo_bridge.inbox.worker import Worker
+    from webhooks.handlers import build_router
+
+    store = _open_store(url)
+    inbox = Inbox(store)
+    pending = inbox.stats().depth
+    worker = Worker(inbox, build_router(), concurrency=threads, poll_interval=0.05)
+    runner = threading.Thread(target=worker.run, kwargs={"install_signals": False})
+    started = time.perf_counter()
+    runner.start()
+    deadline = time.monotonic() + TIME_CAP_S
+    while inbox.stats().depth and time.monotonic() < deadline:
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    worker.stop()
+    runner.join(10)
+    done = inbox.stats().by_state.get("done", 0)
+    store.dispose()
+    return {"drain_events": done, "drain_threads": threads, "drain_events_per_s": round(pending / elapsed, 1)}
+
+
+def _open_store(url: str) -> Any:
+    from amo_bridge.store import Store
+
+    return Store(url)
+
+
 def _pg_schema(base: str) -> tuple[str, Any]:
     import sqlalchemy as sa
 
@@ -234,6 +265,7 @@ def _measure(mode: str, backend: str, url: str, total: int) -> dict[str, Any]:
     row = {"bench": "webhook_ingest", "receiver": mode, "backend": backend, "threads": THREADS, **result}
     if mode == "durable":
         row["stored_events"] = _stored(url) - 16
+        row.update(_drain(url))
     return row
 
 
