@@ -18,9 +18,9 @@ from amo_bridge.errors import AmoBridgeError
 COMMANDS = {
     "check-config": "amo_bridge.cli.config_cmd:check_config",
     "db": "amo_bridge.cli.db:db",
-    "serve": "amo_bridge.cli.pending:serve",
-    "worker": "amo_bridge.cli.pending:worker",
-    "inbox": "amo_bridge.cli.pending:inbox",
+    "serve": "amo_bridge.cli.serve:serve",
+    "worker": "amo_bridge.cli.worker:worker",
+    "inbox": "amo_bridge.cli.inbox:inbox",
     "webhooks": "amo_bridge.cli.pending:webhooks",
     "auth": "amo_bridge.cli.auth:auth",
     "sandbox": "amo_bridge.cli.sandbox:sandbox",

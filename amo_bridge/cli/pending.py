@@ -24,9 +24,6 @@ def _not_built(name: str, issue: int, summary: str) -> click.Command:
     return command
 
 
-serve = _not_built("serve", 6, "Run the webhook receiver (Flask)")
-worker = _not_built("worker", 6, "Process the durable webhook inbox")
-inbox = _not_built("inbox", 6, "Inspect and replay inbox rows")
 webhooks = _not_built("webhooks", 6, "Subscribe our receiver to the account's webhooks")
 distribution = _not_built("distribution", 7, "Fair lead distribution: status, pause, explain, simulate")
 kpi = _not_built("kpi", 10, "KPI reports and funnel analytics")

@@ -248,6 +248,24 @@ class WorkerSettings:
         default=8,
         help="Failed attempts before an inbox row is moved to dead",
     )
+    retry_base: float = env(
+        "INBOX_RETRY_BASE_SECONDS",
+        parse=p.positive_float,
+        default=30.0,
+        help="Delay before the first retry of a failed inbox row; doubles with each attempt",
+    )
+    retry_cap: float = env(
+        "INBOX_RETRY_MAX_SECONDS",
+        parse=p.positive_float,
+        default=3600.0,
+        help="Longest delay between two attempts of a failed inbox row",
+    )
+    poll_seconds: float = env(
+        "WORKER_POLL_SECONDS",
+        parse=p.positive_float,
+        default=1.0,
+        help="How long an idle worker thread waits before looking for new inbox rows",
+    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,20 @@ behave the same; amoCRM ids are ``BigInteger``. Every change here needs a migrat
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData(
     naming_convention={
@@ -160,4 +173,68 @@ trigger_episodes = Table(
     Column("claimed_by", String(40), nullable=True),
     Column("updated_at", Float, nullable=False),
     comment="Edge-triggered rules: one task per episode of a condition being true for a lead.",
+)
+
+
+# --- Webhook inbox (issue #6) ----------------------------------------------------------------
+# One row per HTTP delivery (the raw body and headers, kept whole so nothing is lost and an
+# unparseable body stays visible) and one inbox row per event found in it (dedupe, lease, retries
+# and dead-lettering are per event). See docs/webhooks.md.
+
+_Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER PRIMARY KEY only
+
+inbox_deliveries = Table(
+    "inbox_deliveries",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("received_at", Float, nullable=False),
+    Column("request_id", String(100), nullable=True),
+    Column("account_id", BigInteger, nullable=True),
+    Column("subdomain", String(100), nullable=True),
+    Column("headers", Text, nullable=False),  # JSON object
+    Column("body", LargeBinary, nullable=False),
+    Column("body_sha256", String(64), nullable=False, unique=True),
+    Column("event_count", Integer, nullable=False),
+    Column("parse_error", Text, nullable=True),
+    comment="Raw webhook deliveries as received (one per distinct body).",
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("delivery_id", _Id, ForeignKey("inbox_deliveries.id"), nullable=False),
+    Column("dedupe_key", String(255), nullable=False, unique=True),
+    Column("kind", String(100), nullable=False),
+    Column("section", String(100), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("entity_id", String(100), nullable=True),
+    Column("account_id", BigInteger, nullable=True),
+    Column("modified_at", BigInteger, nullable=True),
+    Column("payload", Text, nullable=False),  # JSON: the decoded item the event is built from
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("lease_owner", String(200), nullable=True),
+    Column("lease_expires_at", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("done_at", Float, nullable=True),
+    Index("ix_inbox_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_inbox_delivery_id", "delivery_id"),
+    comment="Webhook events to process: state, lease, attempts, last error.",
+)
+
+event_journal = Table(
+    "event_journal",
+    metadata,
+    Column("dedupe_key", String(255), primary_key=True),
+    Column("inbox_id", BigInteger, nullable=False),
+    Column("kind", String(100), nullable=False),
+    Column("entity_id", String(100), nullable=True),
+    Column("account_id", BigInteger, nullable=True),
+    Column("modified_at", BigInteger, nullable=True),
+    Column("processed_at", Float, nullable=False),
+    comment="One row per webhook event processed (idempotent): the receiver's own effect log.",
 )
