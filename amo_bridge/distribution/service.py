@@ -124,11 +124,12 @@ class DistributionService:
 
     def handle(self, arrival: Arrival, *, apply_now: bool = True) -> list[Outcome]:
         """A lead or unsorted entry appeared: decide in every pool that takes it, then act."""
-        outcomes = [self._decide(pool, arrival) for pool in self.pools_for(arrival)]
-        if apply_now:
-            for outcome in outcomes:
-                if outcome.outbox_id is not None and outcome.status == "assigned":
-                    self.apply(outcome.outbox_id)
+        outcomes = []
+        for pool in self.pools_for(arrival):
+            outcome, claimed = self._decide(pool, arrival, claim=apply_now)
+            if claimed is not None:
+                self._execute(*claimed)
+            outcomes.append(outcome)
         return outcomes
 
     def _related(self, pool: Pool, arrival: Arrival) -> Sequence[RelatedLead]:
@@ -150,11 +151,15 @@ class DistributionService:
         *,
         item_id: int | None = None,
         exclude: frozenset[int] = frozenset(),
-    ) -> Outcome:
+        claim: bool = False,
+    ) -> tuple[Outcome, tuple[Any, Any] | None]:
+        """Decide in one transaction. ``claim``: the new apply row is taken for this process, and
+        returned with its assignment, so the caller performs it at once (others see it only if this
+        process dies before finishing it, :data:`CLAIM_SECONDS` later)."""
         related = self._related(pool, arrival)
         now = self.clock.now()
 
-        def work(conn: Connection) -> Outcome:
+        def work(conn: Connection) -> tuple[Outcome, tuple[Any, Any] | None]:
             repo.lock_pool(conn, pool.name, now)
             etype, eid = arrival.entity_type, arrival.entity_id
             episode = arrival.episode or repo.current_episode(conn, pool.name, etype, eid)
@@ -164,16 +169,17 @@ class DistributionService:
                 last = taken[-1]
                 if item_id is not None:
                     repo.set_item(conn, item_id, state="done", updated_at=now, last_error="already assigned")
-                return Outcome(
+                duplicate = Outcome(
                     pool.name, etype, eid, episode, "duplicate", int(last.user_id), last.reason, last.id
                 )
+                return duplicate, None
             refused = frozenset(int(row.user_id) for row in rows if row.note == "refused by amoCRM")
             lanes = repo.load_lanes(conn, pool.name)
             statuses = repo.member_statuses(conn, pool, day_start=self.calendar.day_start(now))
             facts = Facts(lanes, statuses, self.calendar, now, related, exclude | refused, self.retry_seconds)
             decision = decide(pool, arrival, facts)
             if decision.member is None:
-                return self._hold(conn, pool, arrival, episode, len(rows), decision, item_id, now)
+                return self._hold(conn, pool, arrival, episode, len(rows), decision, item_id, now), None
             self._save_rotation(conn, pool, lanes, decision, now)
             assignment_id = repo.insert_assignment(
                 conn,
@@ -185,11 +191,15 @@ class DistributionService:
                 lead_id=arrival.target_lead_id,
                 now=now,
             )
-            outbox_id = self._enqueue_apply(conn, pool, arrival, assignment_id, decision.member, now)
+            due = now + CLAIM_SECONDS if claim else now
+            outbox_id = self._enqueue_apply(conn, pool, arrival, assignment_id, decision.member, due)
+            claimed = None
+            if claim and outbox_id is not None:
+                claimed = (repo.outbox_item(conn, outbox_id), repo.assignment(conn, assignment_id))
             if item_id is not None:
                 repo.set_item(conn, item_id, state="done", updated_at=now)
             log.info("%s %s -> user %s in %s (%s)", etype, eid, decision.member, pool.name, decision.reason)
-            return Outcome(
+            outcome = Outcome(
                 pool.name,
                 etype,
                 eid,
@@ -200,6 +210,7 @@ class DistributionService:
                 assignment_id,
                 outbox_id,
             )
+            return outcome, claimed
 
         return self.store.run_in_transaction(work)
 
@@ -313,25 +324,26 @@ class DistributionService:
                 return None
             if not repo.claim(conn, item_id, item.due_at, now + CLAIM_SECONDS, now):
                 return None
-            return item
+            claimed = repo.outbox_item(conn, item_id)
+            return claimed, repo.assignment(conn, claimed.assignment_id) if claimed.assignment_id else None
 
         return self.store.run_in_transaction(work)
 
     def _redecide(self, item: Any) -> Outcome | None:
-        claimed = self._claim(item.id)
-        if claimed is None:
+        taken = self._claim(item.id)
+        if taken is None:
             return None
+        claimed = taken[0]
         payload = json.loads(claimed.payload)
         pool = self._by_name.get(claimed.pool)
         if pool is None:
             self._finish(claimed.id, "dead", f"pool {claimed.pool} is no longer configured")
             return None
         exclude = frozenset(int(u) for u in payload.get("exclude", ()))
-        outcome = self._decide(
-            pool, arrival_from_dict(payload["arrival"]), item_id=claimed.id, exclude=exclude
-        )
-        if outcome.status == "assigned" and outcome.outbox_id is not None:
-            self.apply(outcome.outbox_id)
+        arrival = arrival_from_dict(payload["arrival"])
+        outcome, now_claimed = self._decide(pool, arrival, item_id=claimed.id, exclude=exclude, claim=True)
+        if now_claimed is not None:
+            self._execute(*now_claimed)
         return outcome
 
     def _finish(self, item_id: int, state: str, error: str | None = None) -> None:
@@ -341,11 +353,13 @@ class DistributionService:
 
     def apply(self, item_id: int) -> str:
         """Perform one ``apply`` row's amoCRM writes: ``done``, ``retry``, ``rolled_back`` or ``skipped``."""
-        item = self._claim(item_id)
-        if item is None:
+        claimed = self._claim(item_id)
+        if claimed is None:
             return "skipped"
-        with self.store.read() as conn:
-            row = repo.assignment(conn, item.assignment_id)
+        return self._execute(*claimed)
+
+    def _execute(self, item: Any, row: Any) -> str:
+        """Perform a claimed apply row (``item``) for its assignment (``row``)."""
         if row is None or row.state not in repo.LIVE_STATES:
             self._finish(item.id, "done", "assignment no longer live")
             return "skipped"
