@@ -24,7 +24,7 @@ COMMANDS = {
     "webhooks": "amo_bridge.cli.pending:webhooks",
     "auth": "amo_bridge.cli.pending:auth",
     "sandbox": "amo_bridge.cli.pending:sandbox",
-    "distribution": "amo_bridge.cli.pending:distribution",
+    "distribution": "amo_bridge.cli.distribution:distribution",
     "scheduler": "amo_bridge.cli.pending:scheduler",
     "run": "amo_bridge.cli.pending:run",
     "jobs": "amo_bridge.cli.pending:jobs",

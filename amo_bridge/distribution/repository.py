@@ -425,3 +425,8 @@ def crm_user_names(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str,
 
 def outbox_item_by_key(conn: Connection, dedupe_key: str) -> Any:
     return conn.execute(select(O).where(O.c.dedupe_key == dedupe_key)).first()
+
+
+def assignments_of_entity(conn: Connection, entity_type: str, entity_id: str) -> list[Any]:
+    query = select(A).where(A.c.entity_type == entity_type, A.c.entity_id == entity_id)
+    return list(conn.execute(query.order_by(A.c.created_at, A.c.id)))
