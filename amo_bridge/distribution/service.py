@@ -156,8 +156,12 @@ class DistributionService:
         """Decide in one transaction. ``claim``: the new apply row is taken for this process, and
         returned with its assignment, so the caller performs it at once (others see it only if this
         process dies before finishing it, :data:`CLAIM_SECONDS` later)."""
-        related = self._related(pool, arrival)
         now = self.clock.now()
+        if item_id is None:
+            known = self._already_assigned(pool, arrival)
+            if known is not None:  # the common duplicate: answered without taking the pool's lock
+                return known, None
+        related = self._related(pool, arrival)
 
         def work(conn: Connection) -> tuple[Outcome, tuple[Any, Any] | None]:
             repo.lock_pool(conn, pool.name, now)
@@ -213,6 +217,18 @@ class DistributionService:
             return outcome, claimed
 
         return self.store.run_in_transaction(work)
+
+    def _already_assigned(self, pool: Pool, arrival: Arrival) -> Outcome | None:
+        etype, eid = arrival.entity_type, arrival.entity_id
+        with self.store.read() as conn:
+            episode = arrival.episode or repo.current_episode(conn, pool.name, etype, eid)
+            taken = [
+                r for r in repo.episode_rows(conn, pool.name, etype, eid, episode) if r.state != "rejected"
+            ]
+        if not taken:
+            return None
+        last = taken[-1]
+        return Outcome(pool.name, etype, eid, episode, "duplicate", int(last.user_id), last.reason, last.id)
 
     def _save_rotation(
         self, conn: Connection, pool: Pool, lanes: Mapping[str, LaneState], decision: Decision, now: float
