@@ -220,3 +220,28 @@ def test_crm_users_upsert_marks_missing_users_inactive(store: Store) -> None:
         repo.upsert_crm_users(conn, [repo.CrmUser(1, "A2", email="a@x")], 20.0, complete=True)
         names = repo.crm_user_names(conn, [1, 2])
     assert names == {1: ("A2", True), 2: ("B", False)}
+
+
+def test_decision_survives_a_crash_before_the_amocrm_write(store: Store) -> None:
+    service, amo, clock = make_service(store, [l1_pool(1, 2)])
+    seed_unsorted(amo, 1)
+    # The deciding process commits its decision and claim, then dies before writing to amoCRM.
+    outcome, claimed = service._decide(service.pool("L1"), unsorted_arrival(1), claim=True)
+    assert claimed is not None
+    assert service.run_due() == 0  # still claimed by the dead process
+    assert "uid-1" not in amo.accepted
+    clock.advance(61)
+    assert service.run_due() == 1  # another worker finishes it
+    assert amo.accepted["uid-1"] == outcome.member
+    [row] = assignments(store)
+    assert row.state == "active"
+
+
+def test_handle_without_applying_leaves_work_for_run_due(store: Store) -> None:
+    service, amo, _ = make_service(store, [l1_pool(1, 2)])
+    seed_unsorted(amo, 1)
+    [outcome] = service.handle(unsorted_arrival(1), apply_now=False)
+    assert outcome.status == "assigned"
+    assert amo.calls == []
+    assert service.run_due() == 1
+    assert amo.accepted["uid-1"] == outcome.member

@@ -475,7 +475,7 @@ class DistributionService:
             repo.set_item(
                 conn,
                 item.id,
-                state="dead" if decide_again else "done",
+                state="done",
                 updated_at=now,
                 last_error=(error or why)[:500],
             )
