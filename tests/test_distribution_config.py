@@ -42,7 +42,7 @@ def test_three_level_department_parses_with_defaults_and_overrides() -> None:
         30,
     )
     assert l2.rules[0].lane == "rule1"
-    assert [str(c) for c in l2.rules[0].conditions] == ["source=Site form", "tag=VIP"]
+    assert [str(c) for c in l2.rules[0].conditions] == ['source="Site form"', "tag=VIP"]
     assert l3.trigger.kind == "pipeline"
 
 
@@ -124,3 +124,17 @@ def test_references_checked_against_the_account() -> None:
 def test_pool_spec_round_trip_of_members() -> None:
     [spec] = parse_pools("L2 = status 1/2 : 5*3, 6")
     assert [(m.user_id, m.weight) for m in spec.members] == [(5, 3), (6, 1)]
+
+
+def test_effective_values_print_in_the_syntax_they_were_written_in() -> None:
+    from amo_bridge.distribution.config import parse_days_off, parse_hours, parse_rules
+
+    pools = parse_pools(THREE_LEVELS)
+    assert parse_pools(str(pools)) == pools
+    rules = parse_rules('L1.web: source="Site form" and field 5=x -> 1,2*3')
+    assert str(rules) == 'L1.web: source="Site form" and field 5=x -> 1,2*3'
+    assert parse_rules(str(rules)) == rules
+    hours = parse_hours("mon-fri 09:00-13:00, mon-fri 14:00-18:00, sat 10:00-14:00")
+    assert str(hours) == "mon-fri 09:00-13:00, mon-fri 14:00-18:00, sat 10:00-14:00"
+    assert parse_hours(str(hours)) == hours
+    assert str(parse_days_off("2027-01-03, 2027-01-01..2027-01-02")) == "2027-01-01..2027-01-03"

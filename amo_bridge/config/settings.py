@@ -270,43 +270,43 @@ class DistributionSettings:
     pool_specs: tuple[dc.PoolSpec, ...] = env(
         "DISTRIBUTION_POOLS",
         parse=dc.parse_pools,
-        default=(),
+        default=dc.PoolList(),
         help="Pools: NAME = TRIGGER : MEMBERS [: OPTIONS]; ... (see docs/distribution.md)",
     )
     rules: tuple[dc.RuleSpec, ...] = env(
         "DISTRIBUTION_RULES",
         parse=dc.parse_rules,
-        default=(),
+        default=dc.RuleList(),
         help="Routing rules: POOL[.NAME]: CONDITION [and CONDITION] -> MEMBERS; ...",
     )
     rules_file: tuple[dc.RuleSpec, ...] = env(
         "DISTRIBUTION_RULES_FILE",
         parse=dc.parse_rules_file,
-        default=(),
+        default=dc.RuleList(),
         help="A file with more routing rules, one per line (checked after DISTRIBUTION_RULES)",
     )
     hours: WeeklyHours = env(
         "DISTRIBUTION_HOURS",
         parse=dc.parse_hours,
-        default=ALWAYS,
+        default=dc.Hours(ALWAYS),
         help="Working hours in AMO_TIMEZONE, e.g. mon-fri 09:00-18:00, sat 10:00-14:00 (default: always)",
     )
     member_hours: tuple[tuple[int, WeeklyHours], ...] = env(
         "DISTRIBUTION_MEMBER_HOURS",
         parse=dc.parse_member_hours,
-        default=(),
+        default=dc.MemberHours(),
         help="Members' own hours: USER: HOURS; USER: HOURS",
     )
     days_off: frozenset[dt.date] = env(
         "DISTRIBUTION_DAYS_OFF",
         parse=dc.parse_days_off,
-        default=frozenset(),
+        default=dc.DaysOff(),
         help="Company days off: YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD, comma-separated",
     )
     vacations: tuple[tuple[int, tuple[tuple[dt.date, dt.date], ...]], ...] = env(
         "DISTRIBUTION_VACATIONS",
         parse=dc.parse_vacations,
-        default=(),
+        default=dc.Vacations(),
         help="Members' vacations: USER: DATES; USER: DATES",
     )
     after_hours: AfterHours = env(

@@ -14,7 +14,7 @@ Interval = tuple[int, int]  # minutes since local midnight, [start, end), end <=
 WeeklyHours = tuple[tuple[Interval, ...], ...]  # seven entries, Monday first: that day's intervals
 DateRange = tuple[dt.date, dt.date]  # inclusive
 
-ALWAYS: WeeklyHours = tuple(((0, 1440),) for _ in range(7))
+ALWAYS: WeeklyHours = tuple(((0, 1440),) for _ in range(7))  # printed as 'mon-sun 00:00-24:00'
 _SEARCH_DAYS = 370
 
 

@@ -25,6 +25,7 @@ from amo_bridge.distribution.model import (
     Pool,
     Rule,
     Trigger,
+    format_members,
 )
 
 _NAME = r"[A-Za-z][A-Za-z0-9_-]{0,39}"
@@ -61,6 +62,38 @@ class PoolSpec:
     members: tuple[Member, ...]
     options: Mapping[str, object] = field(default_factory=dict)
 
+    def __str__(self) -> str:
+        text = f"{self.name} = {self.trigger} : {format_members(self.members)}"
+        if self.options:
+            text += " : " + " ".join(f"{k}={_show(v)}" for k, v in self.options.items())
+        return text
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+class PoolList(tuple[PoolSpec, ...]):
+    """The pools of ``DISTRIBUTION_POOLS``; prints in the configuration syntax."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return " ; ".join(map(str, self)) or "(none)"
+
+
+class RuleList(tuple["RuleSpec", ...]):
+    """Routing rules; prints in the configuration syntax."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return " ; ".join(map(str, self)) or "(none)"
+
 
 @dataclass(frozen=True)
 class RuleSpec:
@@ -69,6 +102,9 @@ class RuleSpec:
     pool: str
     rule: Rule
     origin: str  # "DISTRIBUTION_RULES" or "file.rules:12", for messages
+
+    def __str__(self) -> str:
+        return f"{self.pool}.{self.rule}"
 
 
 @dataclass(frozen=True)
@@ -188,7 +224,7 @@ def parse_pools(text: str) -> tuple[PoolSpec, ...]:
         if any(spec.name == name for spec in specs):
             raise ValueError(f"each pool name once (pool {name} appears twice)")
         specs.append(PoolSpec(name, trigger, members, options))
-    return tuple(specs)
+    return PoolList(specs)
 
 
 _CONDITION = re.compile(
@@ -223,7 +259,7 @@ def parse_rule(text: str, index: int, origin: str) -> RuleSpec:
     return RuleSpec(match.group(1), Rule(lane, conditions, parse_members(match.group(4))), origin)
 
 
-def _number_rules(items: Iterable[tuple[str, str]]) -> tuple[RuleSpec, ...]:
+def _number_rules(items: Iterable[tuple[str, str]]) -> RuleList:
     counters: dict[str, int] = {}
     specs: list[RuleSpec] = []
     for text, origin in items:
@@ -233,7 +269,7 @@ def _number_rules(items: Iterable[tuple[str, str]]) -> tuple[RuleSpec, ...]:
             specs.append(parse_rule(text, counters[pool], origin))
         except ValueError as exc:
             raise ValueError(f"{exc} at {origin}") from None
-    return tuple(specs)
+    return RuleList(specs)
 
 
 def parse_rules(text: str) -> tuple[RuleSpec, ...]:
@@ -292,7 +328,64 @@ def parse_hours(text: str) -> WeeklyHours:
             )
         for day in _days(match.group(1)):
             hours[day].append((start, end))
-    return tuple(tuple(sorted(hours[day])) for day in range(7))
+    return Hours(tuple(sorted(hours[day])) for day in range(7))
+
+
+class Hours(tuple[tuple[Interval, ...], ...]):
+    """Weekly hours (Monday first); prints as ``mon-fri 09:00-18:00, sat 10:00-14:00``."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return format_hours(self)
+
+
+def format_hours(hours: WeeklyHours) -> str:
+    parts: list[str] = []
+    day = 0
+    while day < 7:
+        last = day
+        while last + 1 < 7 and hours[last + 1] == hours[day]:
+            last += 1
+        days = _DAYS[day] if last == day else f"{_DAYS[day]}-{_DAYS[last]}"
+        parts += [
+            f"{days} {start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
+            for start, end in hours[day]
+        ]
+        day = last + 1
+    return ", ".join(parts) or "(never)"
+
+
+class MemberHours(tuple[tuple[int, WeeklyHours], ...]):
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return "; ".join(f"{user}: {format_hours(hours)}" for user, hours in self) or "(none)"
+
+
+class Vacations(tuple[tuple[int, tuple[DateRange, ...]], ...]):
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return "; ".join(f"{user}: {format_ranges(ranges)}" for user, ranges in self) or "(none)"
+
+
+class DaysOff(frozenset[dt.date]):
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        days = sorted(self)
+        ranges: list[DateRange] = []
+        for day in days:
+            if ranges and day == ranges[-1][1] + dt.timedelta(days=1):
+                ranges[-1] = (ranges[-1][0], day)
+            else:
+                ranges.append((day, day))
+        return format_ranges(tuple(ranges)) or "(none)"
+
+
+def format_ranges(ranges: tuple[DateRange, ...]) -> str:
+    return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in ranges)
 
 
 def _per_member(text: str, what: str) -> list[tuple[int, str]]:
@@ -305,7 +398,7 @@ def _per_member(text: str, what: str) -> list[tuple[int, str]]:
     return result
 
 
-def parse_member_hours(text: str) -> tuple[tuple[int, WeeklyHours], ...]:
+def parse_member_hours(text: str) -> MemberHours:
     """``101: mon-thu 10:00-19:00; 102: sat-sun 09:00-21:00``: members' own hours."""
     result: dict[int, WeeklyHours] = {}
     for user_id, hours in _per_member(text, "hours"):
@@ -313,7 +406,7 @@ def parse_member_hours(text: str) -> tuple[tuple[int, WeeklyHours], ...]:
             result[user_id] = parse_hours(hours)
         except ValueError as exc:
             raise ValueError(f"{exc} for user {user_id}") from None
-    return tuple(sorted(result.items()))
+    return MemberHours(sorted(result.items()))
 
 
 def _date(text: str) -> dt.date:
@@ -336,14 +429,14 @@ def parse_date_ranges(text: str) -> tuple[DateRange, ...]:
     return tuple(ranges)
 
 
-def parse_days_off(text: str) -> frozenset[dt.date]:
+def parse_days_off(text: str) -> DaysOff:
     days: set[dt.date] = set()
     for start, end in parse_date_ranges(text):
         days |= {start + dt.timedelta(days=n) for n in range((end - start).days + 1)}
-    return frozenset(days)
+    return DaysOff(days)
 
 
-def parse_vacations(text: str) -> tuple[tuple[int, tuple[DateRange, ...]], ...]:
+def parse_vacations(text: str) -> Vacations:
     """``101: 2026-07-01..2026-07-14; 102: 2026-08-03``."""
     result: dict[int, tuple[DateRange, ...]] = {}
     for user_id, dates in _per_member(text, "dates"):
@@ -351,7 +444,7 @@ def parse_vacations(text: str) -> tuple[tuple[int, tuple[DateRange, ...]], ...]:
             result[user_id] = result.get(user_id, ()) + parse_date_ranges(dates)
         except ValueError as exc:
             raise ValueError(f"{exc} for user {user_id}") from None
-    return tuple(sorted(result.items()))
+    return Vacations(sorted(result.items()))
 
 
 def parse_after_hours(text: str) -> AfterHours:

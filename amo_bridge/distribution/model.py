@@ -83,9 +83,14 @@ class Condition:
         return any(value.casefold() == wanted for value in values)
 
     def __str__(self) -> str:
+        value = (
+            f'"{self.value}"'
+            if not self.value or any(c.isspace() or c in ";," for c in self.value)
+            else self.value
+        )
         if self.kind == "field":
-            return f"field {self.field_id}={self.value}"
-        return f"{self.kind}={self.value}"
+            return f"field {self.field_id}={value}"
+        return f"{self.kind}={value}"
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,11 @@ class AfterHours:
 
     policy: AfterHoursPolicy = "hold"
     on_duty: tuple[int, ...] = ()
+
+    def __str__(self) -> str:
+        if self.policy == "on_duty":
+            return "on_duty:" + ",".join(map(str, self.on_duty))
+        return self.policy
 
 
 @dataclass(frozen=True)
