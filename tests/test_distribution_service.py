@@ -130,6 +130,9 @@ def test_gone_entity_is_rolled_back_without_a_new_decision(store: Store) -> None
     with store.read() as conn:
         items = list(conn.execute(sa.select(distribution_outbox)))
     assert [(i.kind, i.state) for i in items] == [("apply", "done")]
+    again = service.handle(unsorted_arrival(1))[0]  # a late duplicate webhook changes nothing
+    assert again.status == "duplicate"
+    assert len(assignments(store)) == 1
 
 
 def test_exhausted_retries_roll_back_and_decide_again_never_lost(store: Store) -> None:

@@ -90,6 +90,11 @@ def arrival_from_dict(data: Mapping[str, Any]) -> Arrival:
     )
 
 
+def _settled(row: Any) -> bool:
+    """The episode needs no new decision: assigned, or rejected because the entity is gone."""
+    return row.state != "rejected" or str(row.note or "").startswith("entity gone")
+
+
 def lane_weights(pool: Pool, lane: str) -> dict[int, int]:
     if lane == ON_DUTY_LANE:
         return {uid: 1 for uid in pool.after_hours.on_duty}
@@ -168,7 +173,7 @@ class DistributionService:
             etype, eid = arrival.entity_type, arrival.entity_id
             episode = arrival.episode or repo.current_episode(conn, pool.name, etype, eid)
             rows = repo.episode_rows(conn, pool.name, etype, eid, episode)
-            taken = [row for row in rows if row.state != "rejected"]
+            taken = [row for row in rows if _settled(row)]
             if taken:
                 last = taken[-1]
                 if item_id is not None:
@@ -222,9 +227,7 @@ class DistributionService:
         etype, eid = arrival.entity_type, arrival.entity_id
         with self.store.read() as conn:
             episode = arrival.episode or repo.current_episode(conn, pool.name, etype, eid)
-            taken = [
-                r for r in repo.episode_rows(conn, pool.name, etype, eid, episode) if r.state != "rejected"
-            ]
+            taken = [r for r in repo.episode_rows(conn, pool.name, etype, eid, episode) if _settled(r)]
         if not taken:
             return None
         last = taken[-1]
