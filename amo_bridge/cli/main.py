@@ -24,7 +24,7 @@ COMMANDS = {
     "webhooks": "amo_bridge.cli.pending:webhooks",
     "auth": "amo_bridge.cli.auth:auth",
     "sandbox": "amo_bridge.cli.sandbox:sandbox",
-    "distribution": "amo_bridge.cli.pending:distribution",
+    "distribution": "amo_bridge.cli.distribution:distribution",
     "scheduler": "amo_bridge.cli.scheduler:scheduler",
     "run": "amo_bridge.cli.run:run",
     "jobs": "amo_bridge.cli.jobs_cmd:jobs",

@@ -25,5 +25,4 @@ def _not_built(name: str, issue: int, summary: str) -> click.Command:
 
 
 webhooks = _not_built("webhooks", 6, "Subscribe our receiver to the account's webhooks")
-distribution = _not_built("distribution", 7, "Fair lead distribution: status, pause, explain, simulate")
 kpi = _not_built("kpi", 10, "KPI reports and funnel analytics")

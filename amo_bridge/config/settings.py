@@ -6,12 +6,16 @@ rename none of them. ``config.example.env`` documents every variable declared he
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from amo_bridge.config import job_parsers as jp
 from amo_bridge.config import parsers as p
 from amo_bridge.config.spec import env, env_fields
+from amo_bridge.distribution import config as dc
+from amo_bridge.distribution.calendar import ALWAYS, WeeklyHours, WorkCalendar
+from amo_bridge.distribution.model import AfterHours, Pool
 from amo_bridge.errors import ConfigProblem
 from amo_bridge.handoff.rules import HandoffRules, load_rules_file
 from amo_bridge.schedules import Schedule
@@ -327,7 +331,147 @@ class SandboxSettings:
 class DistributionSettings:
     """Fair lead distribution: pools, members, availability, SLA."""
 
-    # Variables of the distributor go here (issue #7).
+    enabled: bool = env(
+        "DISTRIBUTION_ENABLED",
+        parse=p.boolean,
+        default=False,
+        help="Distribute leads: workers assign arrivals of the pools below",
+    )
+    pool_specs: tuple[dc.PoolSpec, ...] = env(
+        "DISTRIBUTION_POOLS",
+        parse=dc.parse_pools,
+        default=dc.PoolList(),
+        help="Pools: NAME = TRIGGER : MEMBERS [: OPTIONS]; ... (see docs/distribution.md)",
+    )
+    rules: tuple[dc.RuleSpec, ...] = env(
+        "DISTRIBUTION_RULES",
+        parse=dc.parse_rules,
+        default=dc.RuleList(),
+        help="Routing rules: POOL[.NAME]: CONDITION [and CONDITION] -> MEMBERS; ...",
+    )
+    rules_file: tuple[dc.RuleSpec, ...] = env(
+        "DISTRIBUTION_RULES_FILE",
+        parse=dc.parse_rules_file,
+        default=dc.RuleList(),
+        help="A file with more routing rules, one per line (checked after DISTRIBUTION_RULES)",
+    )
+    hours: WeeklyHours = env(
+        "DISTRIBUTION_HOURS",
+        parse=dc.parse_hours,
+        default=dc.Hours(ALWAYS),
+        help="Working hours in AMO_TIMEZONE, e.g. mon-fri 09:00-18:00, sat 10:00-14:00 (default: always)",
+    )
+    member_hours: tuple[tuple[int, WeeklyHours], ...] = env(
+        "DISTRIBUTION_MEMBER_HOURS",
+        parse=dc.parse_member_hours,
+        default=dc.MemberHours(),
+        help="Members' own hours: USER: HOURS; USER: HOURS",
+    )
+    days_off: frozenset[dt.date] = env(
+        "DISTRIBUTION_DAYS_OFF",
+        parse=dc.parse_days_off,
+        default=dc.DaysOff(),
+        help="Company days off: YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD, comma-separated",
+    )
+    vacations: tuple[tuple[int, tuple[tuple[dt.date, dt.date], ...]], ...] = env(
+        "DISTRIBUTION_VACATIONS",
+        parse=dc.parse_vacations,
+        default=dc.Vacations(),
+        help="Members' vacations: USER: DATES; USER: DATES",
+    )
+    after_hours: AfterHours = env(
+        "DISTRIBUTION_AFTER_HOURS",
+        parse=dc.parse_after_hours,
+        default=AfterHours(),
+        help="When nobody is on shift: hold (until the next shift), assign (anyway) or on_duty:USER,USER",
+    )
+    max_open_leads: int = env(
+        "DISTRIBUTION_MAX_OPEN_LEADS",
+        parse=p.non_negative_int,
+        default=0,
+        help="A member with this many open distributed leads gets no more (0: no cap)",
+    )
+    daily_quota: int = env(
+        "DISTRIBUTION_DAILY_QUOTA",
+        parse=p.non_negative_int,
+        default=0,
+        help="Leads per member per day at most (0: no quota)",
+    )
+    sticky: bool = env(
+        "DISTRIBUTION_STICKY",
+        parse=p.boolean,
+        default=True,
+        help="A lead whose contact or company has an open lead with a pool member goes to that member",
+    )
+    sla_minutes: int = env(
+        "DISTRIBUTION_SLA_MINUTES",
+        parse=p.non_negative_int,
+        default=0,
+        help="Reassign a lead whose assignee has not acted within this many minutes (0: never)",
+    )
+    sla_max_reassign: int = env(
+        "DISTRIBUTION_SLA_MAX_REASSIGN",
+        parse=p.non_negative_int,
+        default=2,
+        help="SLA reassignments of one lead at most",
+    )
+    first_task_minutes: int = env(
+        "DISTRIBUTION_FIRST_TASK_MINUTES",
+        parse=p.non_negative_int,
+        default=15,
+        help="First-contact task due this many working minutes after assignment (0: no task)",
+    )
+    first_task_text: str = env(
+        "DISTRIBUTION_FIRST_TASK_TEXT",
+        parse=p.text,
+        default="Contact the client",
+        help="Text of the first-contact task",
+    )
+    move_related: bool = env(
+        "DISTRIBUTION_MOVE_RELATED",
+        parse=p.boolean,
+        default=True,
+        help="Also give the lead's contacts, company and open tasks to the assignee",
+    )
+    max_attempts: int = env(
+        "DISTRIBUTION_MAX_ATTEMPTS",
+        parse=p.positive_int,
+        default=8,
+        help="Failed amoCRM writes of one assignment before it is rolled back and decided again",
+    )
+    retry_seconds: int = env(
+        "DISTRIBUTION_RETRY_SECONDS",
+        parse=p.positive_int,
+        default=300,
+        help="When nobody can take a lead (all paused, capped), decide again after this many seconds",
+    )
+
+    def problems(self) -> list[ConfigProblem]:
+        return [
+            ConfigProblem(variable, None, expected)
+            for variable, expected in dc.cross_problems(self.pool_specs, self.rules + self.rules_file)
+        ]
+
+    def defaults(self) -> dc.PoolDefaults:
+        return dc.PoolDefaults(
+            cap=self.max_open_leads,
+            daily_quota=self.daily_quota,
+            after_hours=self.after_hours,
+            sticky=self.sticky,
+            sla_minutes=self.sla_minutes,
+            sla_max_reassign=self.sla_max_reassign,
+            first_task_minutes=self.first_task_minutes,
+            move_related=self.move_related,
+        )
+
+    def pools(self) -> tuple[Pool, ...]:
+        """The pools with their rules and options resolved."""
+        return dc.build_pools(self.pool_specs, self.rules + self.rules_file, self.defaults())
+
+    def calendar(self, timezone: ZoneInfo) -> WorkCalendar:
+        return WorkCalendar(
+            timezone, self.hours, dict(self.member_hours), self.days_off, dict(self.vacations)
+        )
 
 
 @dataclass(frozen=True)
