@@ -59,11 +59,14 @@ class Harness:
     results: list[RunResult] = field(default_factory=list)
     trigger_times: list[float] = field(default_factory=list)
     requests: dict[str, int] = field(default_factory=dict)  # job -> API requests its runs made
+    run_requests: list[tuple[str, int, int]] = field(default_factory=list)  # (job, changed, requests)
 
     def run(self, job: str, **kw: Any) -> RunResult:
         before = self.request_count()
         result = self.runner.run(job, origin="scheduler", **kw)
-        self.requests[job] = self.requests.get(job, 0) + self.request_count() - before
+        made = self.request_count() - before
+        self.requests[job] = self.requests.get(job, 0) + made
+        self.run_requests.append((job, result.changed, made))
         self.results.append(result)
         if job == "triggers" and result.status in ("succeeded", "partial"):
             self.trigger_times.append(self.clock.now())

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 REFERENCE_TAG = "won-{id}"
 ID_CHUNK = 250  # ids per filter[id][] request
-CACHE_SECONDS = 300.0
+CACHE_SECONDS = 3600.0  # pipelines and the account managers' group change rarely
 
 
 def reference_tag(won_lead_id: int) -> str:
@@ -91,6 +91,9 @@ class AmoRetentionPort:
         self._deals: dict[int, WonDeal] = {}
         # The client's leads, read once per hand-off: contact/company ids -> leads.
         self._client_leads: tuple[tuple[tuple[int, ...], int | None], list[Lead]] | None = None
+        self._contact_owner: dict[int, int | None] = {}  # contact id -> responsible, read with its leads
+        # Leads this adapter created moments ago: they have no tasks yet, so no lookup is needed.
+        self._new_leads: set[int] = set()
 
     # -- cached account data --------------------------------------------------------------------
 
@@ -169,6 +172,7 @@ class AmoRetentionPort:
         for chunk in _chunks(sorted(contact_ids)):
             for contact in self._client.contacts.list(ids=chunk, with_=("leads",)):
                 lead_ids.update(contact.lead_ids)
+                self._contact_owner[contact.id] = contact.responsible_user_id
         if company_id is not None:
             lead_ids.update(self._client.companies.get(company_id, with_=("leads",)).lead_ids)
         leads: list[Lead] = []
@@ -193,13 +197,13 @@ class AmoRetentionPort:
             return max(live, key=lambda lead: (lead.updated_at, lead.id)).responsible_user_id
         if not contact_ids:
             return None
+        owner = self._contact_owner.get(contact_ids[0])
+        if owner is None:
+            return None
         managers = self._manager_ids()
-        contact = next(iter(self._client.contacts.list(ids=[contact_ids[0]])), None)
-        if contact is None or contact.responsible_user_id is None:
+        if managers is not None and owner not in managers:
             return None
-        if managers is not None and contact.responsible_user_id not in managers:
-            return None
-        return contact.responsible_user_id
+        return owner
 
     def find_retention_lead(self, won_lead_id: int, pipeline_id: int) -> int | None:
         deal = self._deals.get(won_lead_id)
@@ -255,6 +259,7 @@ class AmoRetentionPort:
             f"retention:lead:{draft.won_lead_id}", "leads.create", create, lookup
         )
         self._client_leads = None
+        self._new_leads = {lead_id}
         return lead_id
 
     def move_lead(self, lead_id: int, pipeline_id: int, status_id: int, responsible_user_id: int) -> None:
@@ -267,6 +272,8 @@ class AmoRetentionPort:
         self._client_leads = None
 
     def find_task(self, lead_id: int, text: str) -> int | None:
+        if lead_id in self._new_leads:
+            return None
         for task in self._client.tasks.list(entity_type="leads", entity_ids=[lead_id]):
             if task.text == text:
                 return task.id
