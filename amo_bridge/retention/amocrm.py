@@ -288,6 +288,7 @@ class AmoRetentionPort:
             responsible_user_id=task.responsible_user_id,
             task_type_id=task.task_type_id,
         )
+        self._new_leads.discard(task.lead_id)
         return self._client.tasks.create(payload, idempotency_key=f"retention:first-call:{task.lead_id}")
 
 
