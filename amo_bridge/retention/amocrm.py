@@ -132,6 +132,8 @@ class AmoRetentionPort:
         Listed by ``filter[statuses]`` (142 in each pipeline) and ``filter[updated_at][from]`` (a deal
         closed at ``t`` was last updated at ``t`` or later), then filtered on ``closed_at`` here.
         """
+        self._client_leads = None  # a new run: what was read about clients may have changed
+        self._deals.clear()
         params: dict[str, Any] = {"with": "contacts", "filter[updated_at][from]": int(closed_from)}
         for i, pipeline_id in enumerate(pipeline_ids):
             params[f"filter[statuses][{i}][pipeline_id]"] = int(pipeline_id)
