@@ -35,6 +35,7 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
     def __repr__(self) -> str:
         return f"FrozenMap({self._data!r})"
 
+
 # Metric names: the columns of reports, the keys of targets and the fields of the amoCRM catalog.
 METRICS: tuple[str, ...] = (
     "calls",
