@@ -28,7 +28,7 @@ COMMANDS = {
     "scheduler": "amo_bridge.cli.pending:scheduler",
     "run": "amo_bridge.cli.pending:run",
     "jobs": "amo_bridge.cli.pending:jobs",
-    "kpi": "amo_bridge.cli.pending:kpi",
+    "kpi": "amo_bridge.cli.kpi:kpi",
     "dashboard": "amo_bridge.cli.pending:dashboard",
     "widget": "amo_bridge.cli.pending:widget",
     "demo": "amo_bridge.cli.demo:demo",

@@ -34,6 +34,5 @@ distribution = _not_built("distribution", 7, "Fair lead distribution: status, pa
 scheduler = _not_built("scheduler", 9, "Run every scheduled job (APScheduler, leader-locked)")
 run = _not_built("run", 9, "Run one job once (for system cron)")
 jobs = _not_built("jobs", 9, "Job run history")
-kpi = _not_built("kpi", 10, "KPI reports and funnel analytics")
 dashboard = _not_built("dashboard", 11, "Signed links to the KPI dashboard")
 widget = _not_built("widget", 11, "Build the amoCRM widget archive")

@@ -296,7 +296,7 @@ class KpiSettings:
         "KPI_ACTIVITIES",
         parse=kpi.parse_activities,
         default=ActivityMap(),
-        help="What counts as an activity: proposal=task:3,note:proposal;payment=status:142;repeat_call=call:repeat",
+        help="What counts as an activity: proposal=task:3,note:proposal;repeat_call=call:repeat",
     )
     qualified_statuses: frozenset[int] = env(
         "KPI_QUALIFIED_STATUSES",
