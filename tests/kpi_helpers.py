@@ -14,7 +14,9 @@ _ids = itertools.count(1)
 
 def row(kind: str, at: int, **fields: Any) -> HistoryRow:
     n = next(_ids)
-    return HistoryRow(kind=kind, occurred_at=at, key=f"test:{n}", source=EVENTS, match_key=f"test:{n}", **fields)
+    return HistoryRow(
+        kind=kind, occurred_at=at, key=f"test:{n}", source=EVENTS, match_key=f"test:{n}", **fields
+    )
 
 
 def put(store: Store, *rows: HistoryRow) -> None:

@@ -39,7 +39,13 @@ def test_status_change_event_maps_from_and_to() -> None:
         ),
         {},
     )
-    assert (r.kind, r.lead_id, r.old_status_id, r.status_id, r.pipeline_id) == (STATUS_CHANGED, 10, 100, 101, 5)
+    assert (r.kind, r.lead_id, r.old_status_id, r.status_id, r.pipeline_id) == (
+        STATUS_CHANGED,
+        10,
+        100,
+        101,
+        5,
+    )
     assert r.key == "amo:01hlead_status_changed"
     assert r.match_key == "status:10:100:101"
     assert r.actor_id == 7 and r.user_id is None
@@ -102,7 +108,13 @@ def test_webhook_status_change_and_redelivery_key() -> None:
         received_at=1_700_000_010,
     )
     [r] = from_webhook(event, {})
-    assert (r.status_id, r.old_status_id, r.user_id, r.price, r.occurred_at) == (142, 100, 7, 1500.0, 1_700_000_003)
+    assert (r.status_id, r.old_status_id, r.user_id, r.price, r.occurred_at) == (
+        142,
+        100,
+        7,
+        1500.0,
+        1_700_000_003,
+    )
     assert r.match_key == "closed:10:142"
     assert from_webhook(event, {})[0].key == r.key  # a redelivery has the same key
 
@@ -122,7 +134,13 @@ def test_webhook_calls_tasks_and_reported_fields() -> None:
         WebhookEvent(
             "task.added",
             99,
-            {"element_type": "2", "element_id": "10", "task_type": "3", "complete_till": "1700086400", "status": "0"},
+            {
+                "element_type": "2",
+                "element_id": "10",
+                "task_type": "3",
+                "complete_till": "1700086400",
+                "status": "0",
+            },
             received_at=1_700_000_000,
         ),
         {},
@@ -138,7 +156,10 @@ def test_webhook_calls_tasks_and_reported_fields() -> None:
         WebhookEvent(
             "lead.updated",
             10,
-            {"modified_user_id": "7", "custom_fields": {"0": {"id": "512", "values": {"0": {"value": "41"}}}}},
+            {
+                "modified_user_id": "7",
+                "custom_fields": {"0": {"id": "512", "values": {"0": {"value": "41"}}}},
+            },
             received_at=1_700_000_000,
         ),
         {512: "calls"},
