@@ -84,8 +84,12 @@ def sync_events(
             break
     else:
         if backfill is not None:
+            # A finished backfill hands over to the regular runs, which continue from its end.
             backfill["done"] = True
-            store.kv.set(BACKFILL_KEY, backfill)
+            with store.begin() as conn:
+                store.kv.set(BACKFILL_KEY, backfill, conn=conn)
+                watermark = store.kv.get(WATERMARK_KEY, None, conn=conn)
+                store.kv.set(WATERMARK_KEY, max(int(watermark or 0), last), conn=conn)
     report.watermark = store.kv.get(WATERMARK_KEY)
     log.info(
         "events sync: %d pages, %d events, %d new, %d merged, %d seen before",
