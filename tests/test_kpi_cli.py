@@ -33,7 +33,8 @@ def test_kpi_settings_parse() -> None:
         }
     ).kpi
     assert s.levels["l2"].groups == {102, 103}
-    assert s.levels["l3"].users == {7, 8} and s.levels["l3"].contains(1, 104)
+    assert s.levels["l3"].users == {7, 8}
+    assert s.levels["l3"].contains(1, 104)
     assert s.targets[("l1", "calls_per_day")] == 40
     assert s.activities.of("proposal") == (Matcher("task", "3"), Matcher("note", "proposal"))
     assert s.qualified_statuses == {555, 556}
@@ -121,16 +122,19 @@ def test_kpi_report_formats(cli_env: Store) -> None:
     runner = CliRunner()
     table = runner.invoke(cli, ["kpi", "report", "--period", "2026-11", "--level", "l1"])
     assert table.exit_code == 0, table.output
-    assert "Anna" in table.output and "calls_plan_pct" in table.output
+    assert "Anna" in table.output
+    assert "calls_plan_pct" in table.output
     csv_out = runner.invoke(cli, ["kpi", "report", "--period", "2026-11", "--level", "l1", "--format", "csv"])
     header, line = csv_out.output.strip().splitlines()
-    assert header.startswith("user_id,name,calls,") and line.startswith("7,Anna,1,")
+    assert header.startswith("user_id,name,calls,")
+    assert line.startswith("7,Anna,1,")
     as_json = json.loads(
         runner.invoke(
             cli, ["kpi", "report", "--period", "2026-11", "--level", "l1", "--format", "json"]
         ).output
     )
-    assert as_json[0]["metrics"]["calls"] == 1 and as_json[0]["plan"]["calls"] == 50
+    assert as_json[0]["metrics"]["calls"] == 1
+    assert as_json[0]["plan"]["calls"] == 50
     bad = runner.invoke(cli, ["kpi", "report", "--period", "november", "--level", "l1"])
     assert bad.exit_code == 2
 
@@ -146,4 +150,5 @@ def test_kpi_funnel_and_daily(cli_env: Store) -> None:
     assert unknown.exit_code != 0
     daily = runner.invoke(cli, ["kpi", "daily", "--date", "2026-11-23", "--user", "7"])
     assert daily.exit_code == 0, daily.output
-    assert "1 (reported 4)" in daily.output and "disagree with the CRM" in daily.output
+    assert "1 (reported 4)" in daily.output
+    assert "disagree with the CRM" in daily.output

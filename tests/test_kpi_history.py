@@ -79,7 +79,8 @@ def test_backfill_first_then_webhooks(store: Store) -> None:
     assert save(store, events) == (1, 0, 0)
     assert save(store, from_webhook(status_webhook(11, 100, 101, T + 3), {})) == (0, 1, 0)
     [row] = rows_of(store)
-    assert row.occurred_at == T and row.sources == 3
+    assert row.occurred_at == T
+    assert row.sources == 3
 
 
 def test_same_move_far_apart_is_two_changes(store: Store) -> None:

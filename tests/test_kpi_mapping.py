@@ -48,7 +48,8 @@ def test_status_change_event_maps_from_and_to() -> None:
     )
     assert r.key == "amo:01hlead_status_changed"
     assert r.match_key == "status:10:100:101"
-    assert r.actor_id == 7 and r.user_id is None
+    assert r.actor_id == 7
+    assert r.user_id is None
 
 
 def test_won_match_key_ignores_old_stage() -> None:
@@ -174,7 +175,8 @@ def test_lead_snapshot_rows() -> None:
         main_contact_id=77,
     )  # fmt: skip
     created, won = from_lead(lead)
-    assert created.kind == LEAD_CREATED and created.match_key == "created:10"
+    assert created.kind == LEAD_CREATED
+    assert created.match_key == "created:10"
     assert (won.status_id, won.price, won.client_id, won.match_key) == (142, 900.0, 77, "closed:10:142")
     assert "price" in won.authoritative
     open_lead = LeadSnapshot(id=11, created_at=100, updated_at=100, status_id=101, pipeline_id=5)

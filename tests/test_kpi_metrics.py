@@ -165,7 +165,8 @@ def test_l3_upsells_churn_window_edges_and_overdue_tasks(history: Store) -> None
 def test_members_without_history_get_zeros_and_unknown_level_fails(history: Store) -> None:
     put(history)
     snaps = level(history, "l1", "2026-10")
-    assert snaps[7].metrics["calls"] == 0 and snaps[7].metrics["calls_per_day"] is None
+    assert snaps[7].metrics["calls"] == 0
+    assert snaps[7].metrics["calls_per_day"] is None
     with pytest.raises(report.KpiError, match="unknown level"), history.read() as conn:
         report.level_report(conn, SETTINGS, MSK, parse_period("2026-11"), "l9", USERS, NOW)
 
@@ -178,7 +179,8 @@ def test_daily_report_flags_disagreeing_reported_numbers(history: Store) -> None
     assert anna.reported == {"calls": 5.0, "proposal": 0.0}
     assert [(d.metric, d.reported, d.recorded) for d in anna.discrepancies] == [("calls", 5.0, 2.0)]
     text = report.render_daily(rows, "table")
-    assert "2 (reported 5)" in text and "0 (ok)" in text
+    assert "2 (reported 5)" in text
+    assert "0 (ok)" in text
 
 
 PIPELINE = PipelineInfo(
@@ -197,7 +199,7 @@ PATHS = {  # lead: [(status, at)], the first being its creation
 
 def test_funnel_counts_back_and_forth_once_and_flags_weakest(store: Store) -> None:
     rows = []
-    for n, (name, path) in enumerate(PATHS.items()):
+    for n, (_name, path) in enumerate(PATHS.items()):
         lead = 40 + n
         (first, at0), *moves = path
         rows.append(row(LEAD_CREATED, M + at0, lead_id=lead, pipeline_id=5, status_id=first))

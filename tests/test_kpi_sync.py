@@ -59,15 +59,18 @@ def test_backfill_resumes_after_a_failure_without_double_counting(store: Store) 
         sync_events(store, FakeEvents(events, fail_after=2), {}, since=T)
     assert count(store) == 6
     progress = store.kv.get(BACKFILL_KEY)
-    assert progress["next"] == T + 2 and not progress["done"]
+    assert progress["next"] == T + 2
+    assert not progress["done"]
     source = FakeEvents(events)
     report = sync_events(store, source, {}, since=T)
     assert source.calls == [T + 2]  # resumed from the saved position (inclusive)
-    assert report.result.duplicates == 2 and report.result.inserted == 4
+    assert report.result.duplicates == 2
+    assert report.result.inserted == 4
     assert count(store) == 10
     assert store.kv.get(BACKFILL_KEY)["done"] is True
     again = sync_events(store, FakeEvents(events), {}, since=T)  # a finished backfill run again
-    assert again.result.inserted == 0 and count(store) == 10
+    assert again.result.inserted == 0
+    assert count(store) == 10
     assert store.kv.get(WATERMARK_KEY) == T + 4
 
 
@@ -188,7 +191,8 @@ def test_retention_fields_written_only_when_changed() -> None:
         port, 9000, last, now=now, window_days=30, days_field_id=1, risk_field_id=2
     )
     assert (result.updated, result.unknown_client) == (2, 1)
-    assert port.values[1] == {1: 40.0, 2: "high"} and port.values[2] == {1: 10.0, 2: "low"}
+    assert port.values[1] == {1: 40.0, 2: "high"}
+    assert port.values[2] == {1: 10.0, 2: "low"}
     again = sync_retention_fields(port, 9000, last, now=now, window_days=30, days_field_id=1, risk_field_id=2)
     assert (again.updated, again.unchanged) == (0, 2)
     assert port.batches == [2]

@@ -77,9 +77,10 @@ kpi_events = Table(
     Column("recorded_at", Float, nullable=False),
     Index("ix_kpi_events_kind_occurred_at", "kind", "occurred_at"),
     Index("ix_kpi_events_occurred_at", "occurred_at"),
-    Index("ix_kpi_events_lead_id_occurred_at", "lead_id", "occurred_at"),
+    Index("ix_kpi_events_lead_id_occurred_at_kind", "lead_id", "occurred_at", "kind"),
     Index("ix_kpi_events_match_key", "match_key"),
     Index("ix_kpi_events_client_id_occurred_at", "client_id", "occurred_at"),
+    Index("ix_kpi_events_entity_id_kind", "entity_id", "kind"),
     comment="KPI event history: each relevant amoCRM change once, whatever reported it.",
 )
 

@@ -50,9 +50,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_kpi_events_kind_occurred_at", "kpi_events", ["kind", "occurred_at"])
     op.create_index("ix_kpi_events_occurred_at", "kpi_events", ["occurred_at"])
-    op.create_index("ix_kpi_events_lead_id_occurred_at", "kpi_events", ["lead_id", "occurred_at"])
+    op.create_index(
+        "ix_kpi_events_lead_id_occurred_at_kind", "kpi_events", ["lead_id", "occurred_at", "kind"]
+    )
     op.create_index("ix_kpi_events_match_key", "kpi_events", ["match_key"])
     op.create_index("ix_kpi_events_client_id_occurred_at", "kpi_events", ["client_id", "occurred_at"])
+    op.create_index("ix_kpi_events_entity_id_kind", "kpi_events", ["entity_id", "kind"])
     op.create_table(
         "kpi_event_keys",
         sa.Column("key", sa.String(160), primary_key=True),
@@ -68,9 +71,10 @@ def downgrade() -> None:
     op.drop_index("ix_kpi_event_keys_event_id", table_name="kpi_event_keys")
     op.drop_table("kpi_event_keys")
     for name in (
+        "ix_kpi_events_entity_id_kind",
         "ix_kpi_events_client_id_occurred_at",
         "ix_kpi_events_match_key",
-        "ix_kpi_events_lead_id_occurred_at",
+        "ix_kpi_events_lead_id_occurred_at_kind",
         "ix_kpi_events_occurred_at",
         "ix_kpi_events_kind_occurred_at",
     ):
