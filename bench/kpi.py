@@ -138,7 +138,10 @@ def load(store: Store, n: int) -> float:
     with store.begin() as conn:
         for index in kpi_events.indexes:
             index.create(conn)
-        conn.exec_driver_sql("ANALYZE")
+    # Statistics and (on PostgreSQL) the visibility map for index-only scans, as autovacuum would.
+    with store.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql("VACUUM ANALYZE kpi_events" if store.dialect == "postgresql" else "ANALYZE")
     return time.perf_counter() - started
 
 

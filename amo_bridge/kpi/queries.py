@@ -261,14 +261,30 @@ def first_response(conn: Connection, start: int, end: int, sla: int, now: float)
     )
     cutoff = int(min(end, now))
     missed = or_(base.c.rt > sla, and_(base.c.rt.is_(None), literal(cutoff) - base.c.created_at > sla))
-    statement = select(base.c.who, func.sum(case((missed, 1), else_=0))).group_by(base.c.who)
+    # One pass: SLA misses and the median (row numbers over the known response times, NULLs last).
+    ranked = select(
+        base.c.who,
+        base.c.rt,
+        case((missed, 1), else_=0).label("missed"),
+        func.row_number()
+        .over(partition_by=base.c.who, order_by=(case((base.c.rt.is_(None), 1), else_=0), base.c.rt))
+        .label("rn"),
+        func.count(base.c.rt).over(partition_by=base.c.who).label("n"),
+    ).subquery()
+    middle = and_(
+        ranked.c.rt.is_not(None),
+        or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2),
+    )
+    statement = select(
+        ranked.c.who, func.sum(ranked.c.missed), func.avg(case((middle, ranked.c.rt)))
+    ).group_by(ranked.c.who)
     out: Counts = {}
-    for who, misses in conn.execute(statement):
+    for who, misses, median in conn.execute(statement):
         if who is not None:
-            out[int(who)] = {"sla_misses": float(misses or 0), "first_response_median": None}
-    for who, value in _median_by(conn, base, "who", "rt").items():
-        if who is not None:
-            out.setdefault(int(who), {"sla_misses": 0.0})["first_response_median"] = value
+            out[int(who)] = {
+                "sla_misses": float(misses or 0),
+                "first_response_median": None if median is None else float(median),
+            }
     return out
 
 
