@@ -15,10 +15,21 @@ from amo_bridge.api import AmoClient
 from amo_bridge.app_services import Services
 from amo_bridge.distribution import repository as repo
 from amo_bridge.errors import ConfigError
+from amo_bridge.store import Store
 from jobs.context import JobContext
 from jobs.registry import job
 
 log = logging.getLogger(__name__)
+
+
+def read_users(client: AmoClient) -> list[repo.CrmUser]:
+    """Every user of the account, as the ``crm_users`` mirror keeps them."""
+    return [repo.CrmUser(u.id, u.name, u.email, u.is_active, u.group_id) for u in client.users.list() if u.id]
+
+
+def store_users(store: Store, users: list[repo.CrmUser], now: float) -> int:
+    with store.begin() as conn:
+        return repo.upsert_crm_users(conn, users, now, complete=True)
 
 
 @job("users_sync", schedule="SCHEDULE_USERS_SYNC", description="Active users and groups from amoCRM")
@@ -28,11 +39,7 @@ def users_sync(ctx: JobContext) -> None:
         raise ConfigError(problems)
     client = AmoClient.from_settings(ctx.settings, ctx.store, clock=ctx.clock)
     try:
-        users = [
-            repo.CrmUser(u.id, u.name, u.email, u.is_active, u.group_id)
-            for u in ctx.track(client.users.list(), "users")
-            if u.id
-        ]
+        users = read_users(client)
     finally:
         client.close()
     ctx.saw(len(users))
@@ -40,9 +47,7 @@ def users_sync(ctx: JobContext) -> None:
     if ctx.dry_run:
         ctx.plan(f"{len(users)} user(s), {active} active")
         return
-    with ctx.store.begin() as conn:
-        written = repo.upsert_crm_users(conn, users, ctx.clock.now(), complete=True)
-    ctx.changed(written)
+    ctx.changed(store_users(ctx.store, users, ctx.clock.now()))
     log.info("users_sync: %d user(s), %d active", len(users), active)
 
 
