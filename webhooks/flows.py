@@ -23,6 +23,7 @@ from collections.abc import Callable
 from amo_bridge.api.errors import NotFound
 from amo_bridge.api.models import Lead, Pipeline
 from amo_bridge.app_services import Services, ServicesProvider
+from amo_bridge.distribution.amocrm import UNSORTED_KEY
 from amo_bridge.distribution.arrivals import arrival_from_lead, arrival_from_unsorted
 from amo_bridge.events.model import LeadEvent, MessageEvent, TalkEvent, TaskEvent, UnsortedEvent
 from amo_bridge.events.router import Router
@@ -94,6 +95,8 @@ class Flows:
             return
         if not entry.uid:
             return
+        if entry.lead_ids:  # the assignment port needs the lead inside to answer a repeated accept
+            services.store.kv.set(UNSORTED_KEY.format(uid=uid), int(entry.lead_ids[0]))
         if services.handoff is not None:
             keys = self._keys(services, entry.contact_ids, entry.company_ids)
             at = float(entry.created_at or ctx.clock.now())
