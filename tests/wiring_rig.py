@@ -67,13 +67,14 @@ class Rig:
         rate_limit: int = 50,
         env: Mapping[str, str] | None = None,
         concurrency: int = 1,
+        sandbox_rate: int | None = None,
     ) -> None:
         self.store = store
         self.sandbox = SandboxServer(
             seed=5,
             clock=sandbox_clock,
             deliver_webhooks=deliver,
-            rate_limit=rate_limit * 4,
+            rate_limit=sandbox_rate or rate_limit * 4,
             contacts=30,
             companies=5,
         )
