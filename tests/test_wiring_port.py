@@ -128,3 +128,28 @@ def test_webhooks_command_subscribes_lists_masked_and_unsubscribes(
     assert gone.exit_code == 0, gone.output
     assert sandbox.state.webhooks == {}
     assert SECRET not in gone.output
+
+
+def test_check_config_checks_the_pools_against_the_live_account(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    env = {
+        "AMO_BASE_URL": sandbox.url,
+        "AMO_LONG_LIVED_TOKEN": str(sandbox.token),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+        "LOG_LEVEL": "WARNING",
+    }
+    good = f"L1 = unsorted {sb.PIPELINE_LEAD_EXCHANGE} : {MANAGER},{OTHER}"
+    ok = CliRunner().invoke(
+        cli, ["check-config", "--require", "api"], env={**env, "DISTRIBUTION_POOLS": good}
+    )
+    assert ok.exit_code == 0, ok.output
+    bad = f"{good}; L2 = status {sb.PIPELINE_MAIN}/999 : 9001015,123"
+    failed = CliRunner().invoke(
+        cli, ["check-config", "--require", "api"], env={**env, "DISTRIBUTION_POOLS": bad}
+    )
+    assert failed.exit_code == 2, failed.output
+    assert "has no status 999" in failed.output
+    assert "user 9001015" in failed.output
+    assert "inactive" in failed.output
+    assert "unknown user 123" in failed.output
