@@ -33,8 +33,13 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def measure(
-    leads: int = 60, arrival_rps: float = 7.0, api_rps: int = 7, timeout: float = 240.0
+    leads: int = 60,
+    arrival_rps: float = 7.0,
+    api_rps: int = 7,
+    timeout: float = 240.0,
+    client_rps: int | None = None,
 ) -> dict[str, object]:
+    """``api_rps``: the sandbox's limit; ``client_rps``: AMO_RATE_LIMIT (default: the same)."""
     from tests.wiring_rig import Rig
 
     with tempfile.TemporaryDirectory() as tmp:
