@@ -120,3 +120,14 @@ def test_new_unsorted_entry_of_a_live_client_is_linked_not_distributed(rig: Rig)
     assert [r.entity_id for r in rows(rig.store, "L1")] != []
     assert again not in [r.entity_id for r in rows(rig.store, "L1")]
     assert rig.state.leads[live]["responsible_user_id"] == manager
+
+
+def test_the_assignees_note_stops_the_sla_clock_and_someone_elses_does_not(rig: Rig) -> None:
+    lead_id, manager = _accepted_lead(rig, "+7 905 111-22-33", "sla-1")
+    assert [r.first_action_at for r in rows(rig.store, "L1")] == [None]
+    rig.state.add_note("leads", lead_id, "common", {"text": "Проверка"}, by=sb.ADMIN_USER_ID)
+    rig.settle()
+    assert [r.first_action_at for r in rows(rig.store, "L1")] == [None]
+    rig.state.add_note("leads", lead_id, "common", {"text": "Позвонила, договорились"}, by=manager)
+    rig.settle()
+    assert rows(rig.store, "L1")[0].first_action_at is not None
