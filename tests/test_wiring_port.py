@@ -13,7 +13,7 @@ from amo_bridge.cli.main import cli
 from amo_bridge.config import load_settings
 from amo_bridge.distribution.amocrm import AmoAssignmentPort
 from amo_bridge.distribution.model import Arrival
-from amo_bridge.distribution.ports import EntityGone
+from amo_bridge.distribution.ports import AssigneeRefused, EntityGone
 from amo_bridge.sandbox import seed as sb
 from amo_bridge.sandbox.server import SandboxServer
 from amo_bridge.store import Store
@@ -64,6 +64,8 @@ def test_accepting_twice_returns_the_same_lead_and_someone_elses_is_gone(
         port.accept_unsorted(uid, OTHER, None)
     with pytest.raises(EntityGone):
         port.accept_unsorted("no-such-uid", MANAGER, None)
+    with pytest.raises(AssigneeRefused):  # not a user of the account: choose someone else
+        port.accept_unsorted(unsorted(sandbox), 123, None)
 
 
 def test_writes_are_idempotent_and_related_leads_are_found(

@@ -91,6 +91,8 @@ class AmoAssignmentPort:
         try:
             answer = self._client.unsorted.accept(uid, user_id=user_id, status_id=status_id)
         except (NotFound, ValidationError) as exc:
+            if isinstance(exc, ValidationError) and _about_user(exc):
+                raise AssigneeRefused(f"accept unsorted {uid}: amoCRM refused the user: {exc}") from exc
             # Accepted before (a repeat after a lost answer or a crash), declined, or linked.
             if known is None:
                 raise EntityGone(f"unsorted {uid} is no longer there") from exc
