@@ -1,4 +1,5 @@
-"""Distribution figures: fairness over 10,000 simulated leads, engine and persisted-service speed.
+"""Distribution figures: fairness over 10,000 simulated leads, engine and persisted-service speed,
+webhook-to-assignment latency on the sandbox (:mod:`bench.wiring_latency`).
 
 ``python -m bench.distribution`` prints one JSON object per figure.
 """
@@ -83,10 +84,13 @@ def persisted_service(where: str | None, label: str) -> list[dict[str, object]]:
 
 
 def run() -> list[dict[str, object]]:
+    from bench.wiring_latency import run as webhook_latency
+
     figures = fairness() + persisted_service(None, "disk")
     if Path("/dev/shm").is_dir():
         figures += persisted_service("/dev/shm", "tmpfs")
-    return figures
+    # Webhook to assignment on the sandbox: 60 leads at 7 arrivals/s, and 20 at 0.5/s (7 rps API).
+    return figures + webhook_latency()
 
 
 if __name__ == "__main__":

@@ -16,16 +16,6 @@ def _not_built(name: str, what: str) -> None:
     raise NotBuiltYet(f"{name} ({what}) is not built yet")
 
 
-@job("users_sync", schedule="SCHEDULE_USERS_SYNC", description="Active users and groups from amoCRM")
-def users_sync(ctx: JobContext) -> None:
-    _not_built(ctx.job, "active users and groups from amoCRM; needs the API client")
-
-
-@job("sla_reassign", schedule="SCHEDULE_SLA_REASSIGN", description="Reassign leads whose SLA ran out")
-def sla_reassign(ctx: JobContext) -> None:
-    _not_built(ctx.job, "the distributor's SLA reassignment")
-
-
 @job("events_sync", schedule="SCHEDULE_EVENTS_SYNC", description="amoCRM events into our own history")
 def events_sync(ctx: JobContext) -> None:
     _not_built(ctx.job, "amoCRM events into the KPI event history")

@@ -4,7 +4,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from amo_bridge.cli.main import COMMANDS, cli
@@ -68,11 +67,11 @@ def test_missing_explicit_env_file_exits_2(tmp_path: Path) -> None:
     assert "missing.env" in result.stderr
 
 
-@pytest.mark.parametrize("name", sorted(n for n, target in COMMANDS.items() if "pending" in target))
-def test_unbuilt_commands_say_so_and_fail(name: str) -> None:
-    result = CliRunner().invoke(cli, [name])
-    assert result.exit_code == 3
-    assert "not built yet" in result.output
+def test_every_command_is_built() -> None:
+    for name in COMMANDS:
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert "Not built yet (issue #" not in result.output
 
 
 def test_db_upgrade_and_current(tmp_path: Path) -> None:

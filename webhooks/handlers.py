@@ -4,13 +4,13 @@ The worker (``amo-bridge worker``) loads :func:`build_router`. Each feature keep
 next to its code, in a ``Router`` of its own, and is included here; features that are not built
 yet are simply absent. Handlers must be idempotent (see :mod:`amo_bridge.events.router`).
 
-For now one handler is registered for every kind: it journals each processed event
-(``event_journal``), so the pipeline receive -> inbox -> worker -> handler -> effect runs end to
-end and shows what was processed.
+The journal handler runs for every kind: it journals each processed event (``event_journal``).
+The distributor's and the hand-offs' flows follow (:mod:`webhooks.flows`).
 """
 
 from __future__ import annotations
 
+from amo_bridge.app_services import ServicesProvider, from_environment
 from amo_bridge.events.model import Event
 from amo_bridge.events.router import Router
 from amo_bridge.inbox.context import HandlerContext
@@ -27,11 +27,14 @@ def journal(event: Event, ctx: HandlerContext) -> None:
         ctx.log.info("event %s was journalled before (a redelivery or a retry)", ctx.dedupe_key)
 
 
-def build_router() -> Router[HandlerContext]:
-    """The router the workers run: the journal first, then each feature's handlers."""
+def build_router(services: ServicesProvider | None = None) -> Router[HandlerContext]:
+    """The router the workers run: the journal first, then each feature's handlers.
+
+    ``services`` builds the distributor and the hand-offs once per process (default: from the
+    environment and the env file, on first use)."""
+    from webhooks.flows import flows_router
+
     router: Router[HandlerContext] = Router()
     router.include(journal_router)
-    # Features register here as they land, e.g. (distribution, jobs, kpi):
-    #   from amo_bridge.distribution.handlers import router as distribution_router
-    #   router.include(distribution_router)
+    router.include(flows_router(services or from_environment()))
     return router

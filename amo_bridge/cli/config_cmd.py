@@ -52,6 +52,8 @@ def check_config(app: AppContext, required: tuple[str, ...]) -> None:
         "serve": settings.webhooks.serve_problems(),
         "triggers": trigger_rule_problems(settings),
     }
+    if "api" in required and not readiness["api"] and settings.distribution.pool_specs:
+        readiness["api"] = distribution_reference_problems(app)
     click.echo("")
     for name, problems in readiness.items():
         verdict = "ready" if not problems else "not ready"
@@ -88,3 +90,27 @@ def trigger_rule_problems(settings: Settings) -> list[ConfigProblem]:
         variable = "TRIGGER_RULES" if error.source.startswith("TRIGGER_RULES") else "TRIGGER_RULES_FILE"
         problems.append(RuleProblem(variable, str(error)))
     return problems
+
+
+def distribution_reference_problems(app: AppContext) -> list[ConfigProblem]:
+    """The pools' users, pipelines and stages checked against the live account (``--require api``)."""
+    from amo_bridge.api import AmoClient
+    from amo_bridge.distribution.config import (
+        AccountPipeline,
+        AccountStatus,
+        AccountUser,
+        check_references,
+    )
+
+    settings = app.settings
+    client = AmoClient.from_settings(settings, app.open_store())
+    try:
+        users = [AccountUser(u.id, u.name, u.is_active) for u in client.users.list()]
+        pipelines = [
+            AccountPipeline(p.id, p.name, tuple(AccountStatus(s.id, s.name, s.type) for s in p.statuses))
+            for p in client.pipelines.list()
+        ]
+    finally:
+        client.close()
+    texts = check_references(settings.distribution.pools(), users, pipelines)
+    return [RuleProblem("DISTRIBUTION_POOLS", f"DISTRIBUTION_POOLS: {text}") for text in texts]

@@ -21,7 +21,7 @@ COMMANDS = {
     "serve": "amo_bridge.cli.serve:serve",
     "worker": "amo_bridge.cli.worker:worker",
     "inbox": "amo_bridge.cli.inbox:inbox",
-    "webhooks": "amo_bridge.cli.pending:webhooks",
+    "webhooks": "amo_bridge.cli.webhooks_cmd:webhooks",
     "auth": "amo_bridge.cli.auth:auth",
     "sandbox": "amo_bridge.cli.sandbox:sandbox",
     "distribution": "amo_bridge.cli.distribution:distribution",

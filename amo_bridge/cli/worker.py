@@ -19,6 +19,7 @@ def worker(app: AppContext, concurrency: int | None, once: bool, metrics_port: i
 
     Stops gracefully on SIGTERM/SIGINT (rows in hand are finished first).
     """
+    from amo_bridge.app_services import Services, ServicesProvider
     from amo_bridge.inbox import Backoff, Inbox
     from amo_bridge.inbox.worker import Worker
     from webhooks.handlers import build_router
@@ -34,7 +35,7 @@ def worker(app: AppContext, concurrency: int | None, once: bool, metrics_port: i
     )
     runner = Worker(
         inbox,
-        build_router(),
+        build_router(ServicesProvider(lambda: Services.from_settings(settings, store))),
         concurrency=concurrency or settings.worker.concurrency,
         poll_interval=settings.worker.poll_seconds,
     )

@@ -137,6 +137,15 @@ class DistributionService:
             outcomes.append(outcome)
         return outcomes
 
+    def assign_in(self, pool_name: str, arrival: Arrival) -> Outcome:
+        """Decide for ``arrival`` in the named pool whatever its trigger (a hand-off's "assign through
+        pool"), and perform the writes at once. Raises ``KeyError`` for an unknown pool."""
+        pool = self._by_name[pool_name]
+        outcome, claimed = self._decide(pool, arrival, claim=True)
+        if claimed is not None:
+            self._execute(*claimed)
+        return outcome
+
     def _related(self, pool: Pool, arrival: Arrival) -> Sequence[RelatedLead]:
         if not pool.sticky or not (arrival.contact_ids or arrival.company_id):
             return ()
@@ -582,12 +591,14 @@ class DistributionService:
 
     # -- episodes and pauses ----------------------------------------------------------------
 
-    def close_lead(self, lead_id: int, at: float | None = None) -> int:
-        """The lead was won, lost or left the pool's stage: its episode ends in every pool."""
+    def close_lead(self, lead_id: int, at: float | None = None, *, pools: Sequence[str] | None = None) -> int:
+        """The lead was won, lost or left the pool: its episode ends in ``pools`` (default: every pool)."""
         when = self.clock.now() if at is None else at
         with self.store.begin() as conn:
             count = 0
             for row in repo.assignments_of_lead(conn, lead_id):
+                if pools is not None and row.pool not in pools:
+                    continue
                 if row.closed_at is None:
                     state = "closed" if row.state in repo.LIVE_STATES else row.state
                     count += repo.set_assignment(conn, row.id, closed_at=when, state=state)

@@ -86,7 +86,12 @@ class LeadEvent(Event):
     @property
     def identity_id(self) -> str:
         base = super().identity_id
-        return f"{base}/note:{self.note_id}" if self.note_id is not None else base
+        if self.note_id is not None:
+            return f"{base}/note:{self.note_id}"
+        if self.kind == "lead.status_changed" and self.status_id is not None:
+            # Two moves within one second (a person, then a hand-off) are two events.
+            return f"{base}/status:{self.pipeline_id}:{self.status_id}"
+        return base
 
 
 @dataclass(frozen=True, kw_only=True)
