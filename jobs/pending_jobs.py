@@ -24,13 +24,3 @@ def users_sync(ctx: JobContext) -> None:
 @job("sla_reassign", schedule="SCHEDULE_SLA_REASSIGN", description="Reassign leads whose SLA ran out")
 def sla_reassign(ctx: JobContext) -> None:
     _not_built(ctx.job, "the distributor's SLA reassignment")
-
-
-@job("events_sync", schedule="SCHEDULE_EVENTS_SYNC", description="amoCRM events into our own history")
-def events_sync(ctx: JobContext) -> None:
-    _not_built(ctx.job, "amoCRM events into the KPI event history")
-
-
-@job("kpi_sync", schedule="SCHEDULE_KPI_SYNC", description="KPI rows into the amoCRM catalog")
-def kpi_sync(ctx: JobContext) -> None:
-    _not_built(ctx.job, "KPI rows into the amoCRM catalog")

@@ -86,6 +86,7 @@ job = REGISTRY.job
 
 def load_builtin_jobs() -> Registry:
     """Import the modules that register amo-bridge's own jobs; return the registry."""
+    import jobs.kpi
     import jobs.pending_jobs
     import jobs.retention
     import jobs.triggers  # noqa: F401

@@ -31,6 +31,7 @@ def build_router() -> Router[HandlerContext]:
     """The router the workers run: the journal first, then each feature's handlers."""
     router: Router[HandlerContext] = Router()
     router.include(journal_router)
+    router.include(__import__("webhooks.kpi_flow", fromlist=["make_router"]).make_router())
     # Features register here as they land, e.g. (distribution, jobs, kpi):
     #   from amo_bridge.distribution.handlers import router as distribution_router
     #   router.include(distribution_router)
