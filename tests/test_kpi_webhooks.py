@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -67,3 +68,27 @@ def test_status_change_and_call_note_recorded_once(store: Store) -> None:
         ("call_out", 5, 77, 101),
     ]
     assert rows[0].status_id == 555
+
+
+def test_reported_fields_come_from_the_running_command(store: Store) -> None:
+    import click
+
+    from amo_bridge.config import load_settings
+
+    settings = load_settings({"KPI_REPORTED_FIELDS": "calls=512301"})
+    with click.Context(click.Command("worker"), obj=SimpleNamespace(settings=settings)):
+        router = make_router()
+    update = _events(
+        {
+            "leads[update][0][id]": 5,
+            "leads[update][0][modified_user_id]": 101,
+            "leads[update][0][last_modified]": T,
+            "leads[update][0][custom_fields][0][id]": 512301,
+            "leads[update][0][custom_fields][0][values][0][value]": 7,
+        }
+    )
+    for event in update * 2:
+        router.dispatch(event, _ctx(store))
+    with store.read() as conn:
+        rows = list(conn.execute(select(kpi_events)))
+    assert [(r.kind, r.field_id, r.value, r.user_id) for r in rows] == [("reported", 512301, 7.0, 101)]

@@ -36,14 +36,24 @@ KINDS: tuple[str, ...] = (
 )
 
 
+def _cli_fields() -> Mapping[int, str] | None:
+    """``KPI_REPORTED_FIELDS`` of the running ``amo-bridge`` command (its ``--env-file`` included)."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    settings = getattr(getattr(ctx.find_root(), "obj", None), "settings", None) if ctx else None
+    kpi = getattr(settings, "kpi", None)
+    return dict(kpi.reported_fields) if kpi is not None else None
+
+
 @functools.cache
 def _configured_fields() -> Mapping[int, str]:
-    """``KPI_REPORTED_FIELDS`` as the process was configured (environment and ``AMO_BRIDGE_ENV_FILE``)."""
+    """``KPI_REPORTED_FIELDS`` from the environment and the env file (``AMO_BRIDGE_ENV_FILE``, else
+    ``.env``), as the command line reads them."""
     from amo_bridge.config import load_settings
 
-    env_file = os.environ.get("AMO_BRIDGE_ENV_FILE")
-    settings = load_settings(env_file=Path(env_file) if env_file else None)
-    return dict(settings.kpi.reported_fields)
+    env_file = Path(os.environ.get("AMO_BRIDGE_ENV_FILE") or ".env")
+    return dict(load_settings(env_file=env_file).kpi.reported_fields)
 
 
 def to_webhook_event(event: Event, received_at: float) -> WebhookEvent | None:
@@ -67,11 +77,13 @@ def to_webhook_event(event: Event, received_at: float) -> WebhookEvent | None:
 
 
 def make_router(reported_fields: Mapping[int, str] | None = None) -> Router[HandlerContext]:
-    """The KPI handlers; ``reported_fields`` defaults to the process's ``KPI_REPORTED_FIELDS``."""
+    """The KPI handlers; ``reported_fields`` defaults to the ``KPI_REPORTED_FIELDS`` of the running
+    command (``amo-bridge worker``), else of the environment and env file, read at the first event."""
     router: Router[HandlerContext] = Router()
-    fields: Callable[[], Mapping[int, str]] = (
-        (lambda: reported_fields) if reported_fields is not None else _configured_fields
-    )
+    if reported_fields is None:
+        reported_fields = _cli_fields()  # built inside ``amo-bridge worker``: its settings
+    known = reported_fields
+    fields: Callable[[], Mapping[int, str]] = (lambda: known) if known is not None else _configured_fields
 
     def kpi_history(event: Event, ctx: HandlerContext) -> None:
         now = ctx.clock.now()
