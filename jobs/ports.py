@@ -17,6 +17,7 @@ from typing import TypeVar
 from amo_bridge.api import AmoClient
 from amo_bridge.config import Settings
 from amo_bridge.errors import AmoBridgeError, ConfigError, NotBuiltYet
+from amo_bridge.kpi.amocrm import KpiPorts, kpi_ports
 from amo_bridge.retention.amocrm import AmoRetentionPort
 from amo_bridge.retention.port import AccountManagerChooser, RetentionPort
 from amo_bridge.store import Store
@@ -37,6 +38,7 @@ class Ports:
     account_managers: AccountManagerChooser | None = None
     triggers: TriggerPort | None = None
     pools: PoolChooser | None = None
+    kpi: KpiPorts | None = None
     # Why the adapters are missing although built (the amoCRM API is not configured).
     unavailable: str | None = None
 
@@ -83,4 +85,7 @@ def production_ports(
         return needs_of(load_rules(jobs).rules)
 
     triggers = AmoTriggerPort(client, needs=rule_needs, pools=pool_names)
-    return Ports(retention=retention, account_managers=account_managers, triggers=triggers, pools=pools)
+    kpi = kpi_ports(client, settings.kpi.reported_fields)
+    return Ports(
+        retention=retention, account_managers=account_managers, triggers=triggers, pools=pools, kpi=kpi
+    )

@@ -87,7 +87,7 @@ job = REGISTRY.job
 def load_builtin_jobs() -> Registry:
     """Import the modules that register amo-bridge's own jobs; return the registry."""
     import jobs.distribution_jobs
-    import jobs.pending_jobs
+    import jobs.kpi
     import jobs.retention
     import jobs.triggers  # noqa: F401
 

@@ -152,3 +152,13 @@ def test_kpi_funnel_and_daily(cli_env: Store) -> None:
     assert daily.exit_code == 0, daily.output
     assert "1 (reported 4)" in daily.output
     assert "disagree with the CRM" in daily.output
+
+
+def test_kpi_backfill_runs_events_sync(cli_env: Store) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["kpi", "backfill", "--since", "yesterday"])
+    assert bad.exit_code == 2
+    result = runner.invoke(cli, ["kpi", "backfill", "--since", "2026-11-01"])
+    assert result.exit_code == 1, result.output  # no amoCRM API configured here
+    assert "events_sync" in result.output
+    assert "cannot talk to amoCRM" in result.output

@@ -44,6 +44,7 @@ def create_app(
     app.register_blueprint(receiver.blueprint)
     app.register_blueprint(oauth.blueprint)
     app.register_blueprint(health.blueprint)
+    _register_dashboard(app, settings, store, clock)
 
     @app.errorhandler(404)
     @app.errorhandler(405)
@@ -55,3 +56,12 @@ def create_app(
         return Response(b"", status=413)
 
     return app
+
+
+def _register_dashboard(app: Flask, settings: Settings, store: Store, clock: Clock) -> None:
+    """``/widget/``: the KPI dashboard over the KPI history and the distributor (docs/widget.md)."""
+    from amo_bridge.widget.live import LiveDashboard
+    from webhooks.widget import register_widget
+
+    live = LiveDashboard(settings, store, clock=clock)
+    register_widget(app, settings, store, live, live, clock=clock)

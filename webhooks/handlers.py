@@ -37,4 +37,5 @@ def build_router(services: ServicesProvider | None = None) -> Router[HandlerCont
     router: Router[HandlerContext] = Router()
     router.include(journal_router)
     router.include(flows_router(services or from_environment()))
+    router.include(__import__("webhooks.kpi_flow", fromlist=["make_router"]).make_router())
     return router

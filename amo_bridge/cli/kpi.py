@@ -100,3 +100,20 @@ def daily_cmd(app: AppContext, date_: str | None, user_id: int | None, fmt: str)
     click.echo(report.render_daily(rows, fmt))
     if any(r.discrepancies for r in rows) and fmt == "table":
         click.echo(f"\n{sum(len(r.discrepancies) for r in rows)} reported number(s) disagree with the CRM.")
+
+
+@kpi.command("backfill")
+@click.option(
+    "--since",
+    required=True,
+    help="Read amoCRM's history from then on: 2026-01-01, 2026-01-01T09:30 or a duration back (30d).",
+)
+@pass_app
+def backfill_cmd(app: AppContext, since: str) -> None:
+    """Fill the history from amoCRM's event log and lead snapshots (the events_sync job with --since).
+
+    Resumable: run the same command again after a failure and it carries on where it stopped.
+    """
+    from amo_bridge.cli.run import run as run_cmd
+
+    click.get_current_context().invoke(run_cmd, job_name="events_sync", dry_run=False, since=since)

@@ -745,6 +745,12 @@ class KpiSettings:
         default=None,
         help="Lead custom field (retention pipeline) that receives the churn risk: low, medium or high",
     )
+    funnel_pipeline_id: int | None = env(
+        "KPI_FUNNEL_PIPELINE_ID",
+        parse=p.positive_int,
+        default=None,
+        help="Pipeline whose stage funnel the dashboard shows (default: the department funnel by level)",
+    )
 
     def problems(self) -> list[ConfigProblem]:
         unknown = sorted({level for level, _ in self.targets if level not in self.levels})

@@ -374,7 +374,7 @@ def _note_rows(event: WebhookEvent) -> list[HistoryRow]:
     element = _int(d.get("element_id"))
     is_lead = event.kind == "lead.note_added" or _int(d.get("element_type")) == 2
     when = _when(d, event.received_at, "created_at", "date_create", "last_modified")
-    user = _int(d.get("created_by")) or _int(d.get("responsible_user_id"))
+    user = _int(d.get("created_by")) or _int(d.get("created_user_id")) or _int(d.get("responsible_user_id"))
     params = d.get("params") if isinstance(d.get("params"), Mapping) else {}
     assert isinstance(params, Mapping)
     if note_type in ("call_in", "call_out"):

@@ -98,7 +98,7 @@ class SandboxState:
         at: int | None = None,
     ) -> Record:
         event: Record = {
-            "id": uuid.UUID(int=self.next_id("event", 0) | (1 << 100)).hex[:26],
+            "id": uuid.UUID(int=self.next_id("event", 0) | (1 << 100)).hex[-26:],
             "type": type_,
             "entity_id": entity_id,
             "entity_type": EVENT_ENTITY.get(entity_type, entity_type),
