@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from amo_bridge.api.errors import AccountBlocked
 from amo_bridge.errors import AmoBridgeError, ConfigError, ConfigProblem
 from amo_bridge.retention.ledger import ClaimLost
 from amo_bridge.retention.model import RetentionRule
@@ -97,8 +98,8 @@ def won_to_retention(ctx: JobContext) -> None:
         ctx.saw()
         try:
             result = service.hand_off(deal, ctx.run_id, is_live=ctx.is_live, dry_run=ctx.dry_run)
-        except ClaimLost:
-            raise
+        except (ClaimLost, AccountBlocked):
+            raise  # a 403 block stops the whole run: every further call would be refused too
         except AmoBridgeError as exc:
             unfinished.append(deal.closed_at)
             ctx.failed(f"won deal #{deal.lead_id}: {exc}")

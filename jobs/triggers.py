@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from amo_bridge.api.errors import AccountBlocked
 from amo_bridge.errors import AmoBridgeError
 from amo_bridge.triggers.engine import TriggerEngine
 from amo_bridge.triggers.source import load_rules
@@ -45,6 +46,8 @@ def triggers(ctx: JobContext) -> None:
             stats = engine.run_rule(
                 rule, ctx.run_id, is_live=ctx.is_live, dry_run=ctx.dry_run, between_leads=ctx.check_lease
             )
+        except AccountBlocked:
+            raise  # a 403 block stops the whole run: every further call would be refused too
         except AmoBridgeError as exc:
             log.error("rule %s failed: %s", rule.name, exc)
             ctx.failed(f"rule {rule.name}: {exc}")

@@ -57,7 +57,7 @@ def run(app: AppContext, job_name: str, dry_run: bool, since: str | None) -> Non
     since_ts = parse_since(since, settings.amo.timezone, SYSTEM_CLOCK.now()) if since else None
     app.setup_logging()
     store = app.open_store()
-    runner = Runner(store, settings, production_ports(), registry=registry, echo=click.echo)
+    runner = Runner(store, settings, production_ports(settings, store), registry=registry, echo=click.echo)
     result = runner.run(job_name, dry_run=dry_run, since=since_ts, origin="run")
     click.echo(result.summary())
     sys.exit(result.exit_code)

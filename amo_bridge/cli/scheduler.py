@@ -33,7 +33,7 @@ def scheduler(app: AppContext, list_only: bool) -> None:
         return
     app.setup_logging()
     store = app.open_store()
-    runner = Runner(store, settings, production_ports(), registry=registry)
+    runner = Runner(store, settings, production_ports(settings, store), registry=registry)
 
     def run_job(name: str) -> object:
         return runner.run(name, origin="scheduler")

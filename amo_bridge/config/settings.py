@@ -610,6 +610,12 @@ class JobsSettings:
         default=None,
         help="Account manager when the client has none and the L3 pool offers nobody",
     )
+    retention_manager_group_id: int | None = env(
+        "RETENTION_MANAGER_GROUP_ID",
+        parse=p.positive_int,
+        default=None,
+        help="amoCRM user group of account managers: a contact's responsible is sticky only if in it",
+    )
     retention_first_call_delay: float = env(
         "RETENTION_FIRST_CALL_DELAY",
         parse=jp.duration,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from amo_bridge.api.errors import AccountBlocked
 from amo_bridge.clock import Clock
 from amo_bridge.errors import AmoBridgeError
 from amo_bridge.store import Store
@@ -74,6 +75,8 @@ class TriggerEngine:
             seen_leads.add(facts.lead_id)
             try:
                 self._one(rule, facts, episodes.get(facts.lead_id), run_id, is_live, dry_run, stats)
+            except AccountBlocked:
+                raise
             except AmoBridgeError as exc:
                 stats.errors.append(f"rule {rule.name}, lead #{facts.lead_id}: {exc}")
                 log.error("rule %s, lead #%s: %s", rule.name, facts.lead_id, exc)
