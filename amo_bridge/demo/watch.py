@@ -85,11 +85,18 @@ class Watcher:
                 out.append(f"{at}  ... and {len(items) - MAX_LINES_PER_KIND} more {kind}")
 
         arrived = [
-            f"lead #{lead_id} arrived ({a.get('category', '?')}, {a.get('source', '?')})"
+            f"#{lead_id} ({a.get('category', '?')}, {a.get('source', '?')})"
             for lead_id, a in sorted(obs.arrivals.items())
             if self._new("arrived", lead_id)
         ]
-        emit("arrivals", arrived)
+        if arrived:
+            more = (
+                f" and {len(arrived) - MAX_LINES_PER_KIND} more" if len(arrived) > MAX_LINES_PER_KIND else ""
+            )
+            noun = "lead" if len(arrived) == 1 else "leads"
+            out.append(
+                f"{at}  {len(arrived)} {noun} arrived: {', '.join(arrived[:MAX_LINES_PER_KIND])}{more}"
+            )
         assigned = []
         for lead_id, user in sorted(obs.responsible.items()):
             if lead_id not in obs.arrivals or user == S.ADMIN_USER_ID:
