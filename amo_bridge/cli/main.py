@@ -28,7 +28,7 @@ COMMANDS = {
     "scheduler": "amo_bridge.cli.scheduler:scheduler",
     "run": "amo_bridge.cli.run:run",
     "jobs": "amo_bridge.cli.jobs_cmd:jobs",
-    "kpi": "amo_bridge.cli.pending:kpi",
+    "kpi": "amo_bridge.cli.kpi:kpi",
     "dashboard": "amo_bridge.cli.dashboard:dashboard",
     "widget": "amo_bridge.cli.widget:widget",
     "demo": "amo_bridge.cli.demo:demo",

@@ -25,4 +25,3 @@ def _not_built(name: str, issue: int, summary: str) -> click.Command:
 
 
 webhooks = _not_built("webhooks", 6, "Subscribe our receiver to the account's webhooks")
-kpi = _not_built("kpi", 10, "KPI reports and funnel analytics")

@@ -18,6 +18,8 @@ from amo_bridge.distribution.calendar import ALWAYS, WeeklyHours, WorkCalendar
 from amo_bridge.distribution.model import AfterHours, Pool
 from amo_bridge.errors import ConfigProblem
 from amo_bridge.handoff.rules import HandoffRules, load_rules_file
+from amo_bridge.kpi import activities as kpi
+from amo_bridge.kpi.activities import ActivityMap, FrozenMap, LevelMembers
 from amo_bridge.schedules import Schedule
 from amo_bridge.secrets import Secret
 from amo_bridge.workhours import WorkingHours
@@ -677,7 +679,84 @@ class JobsSettings:
 class KpiSettings:
     """KPIs: activity mapping, targets, sync into amoCRM."""
 
-    # Variables of the KPIs go here (issue #10).
+    levels: FrozenMap[str, LevelMembers] = env(
+        "KPI_LEVELS",
+        parse=kpi.parse_levels,
+        default=FrozenMap(),
+        help="Level membership: l1=group:101;l2=group:102;l3=users:7,8 (amoCRM group or user ids)",
+    )
+    targets: FrozenMap[tuple[str, str], float] = env(
+        "KPI_TARGETS",
+        parse=kpi.parse_targets,
+        default=FrozenMap(),
+        help="Targets per level and metric: l1.calls_per_day=40;l2.sales=20;l3.churned=2",
+    )
+    activities: ActivityMap = env(
+        "KPI_ACTIVITIES",
+        parse=kpi.parse_activities,
+        default=ActivityMap(),
+        help="What counts as an activity: proposal=task:3,note:proposal;repeat_call=call:repeat",
+    )
+    qualified_statuses: frozenset[int] = env(
+        "KPI_QUALIFIED_STATUSES",
+        parse=kpi.parse_id_set,
+        default=frozenset(),
+        help="Status ids meaning a lead was qualified (L1 conversion), comma-separated",
+    )
+    retention_pipeline_id: int | None = env(
+        "KPI_RETENTION_PIPELINE_ID",
+        parse=p.positive_int,
+        default=None,
+        help="Pipeline of repeat sales (L3 upsells are wins in it)",
+    )
+    churn_window_days: int = env(
+        "KPI_CHURN_WINDOW_DAYS",
+        parse=p.positive_int,
+        default=90,
+        help="A client with no purchase within this many days after the last one has churned",
+    )
+    reported_fields: FrozenMap[int, str] = env(
+        "KPI_REPORTED_FIELDS",
+        parse=kpi.parse_reported_fields,
+        default=FrozenMap(),
+        help="Custom fields where employees report their own numbers: calls=512301;proposal=512302",
+    )
+    first_response_sla: int = env(
+        "KPI_FIRST_RESPONSE_SLA",
+        parse=p.positive_int,
+        default=900,
+        help="Seconds from a new lead to its first call or stage move before it counts as an SLA miss",
+    )
+    catalog_name: str = env(
+        "KPI_CATALOG_NAME",
+        parse=p.text,
+        default="KPI",
+        help="Name of the amoCRM catalog (list) that receives one KPI element per employee and period",
+    )
+    days_since_purchase_field_id: int | None = env(
+        "KPI_DAYS_SINCE_PURCHASE_FIELD_ID",
+        parse=p.positive_int,
+        default=None,
+        help="Lead custom field (retention pipeline) that receives days since the client's last purchase",
+    )
+    churn_risk_field_id: int | None = env(
+        "KPI_CHURN_RISK_FIELD_ID",
+        parse=p.positive_int,
+        default=None,
+        help="Lead custom field (retention pipeline) that receives the churn risk: low, medium or high",
+    )
+
+    def problems(self) -> list[ConfigProblem]:
+        unknown = sorted({level for level, _ in self.targets if level not in self.levels})
+        if unknown:
+            return [
+                ConfigProblem(
+                    "KPI_TARGETS",
+                    ";".join(f"{lv}.{m}={v:g}" for (lv, m), v in self.targets.items()),
+                    "targets only for levels named in KPI_LEVELS (unknown: " + ", ".join(unknown) + ")",
+                )
+            ]
+        return []
 
 
 @dataclass(frozen=True)
