@@ -302,7 +302,7 @@ def _run(
 
     # 6. KPIs and the dashboard.
     stages = _stages(children, obs, watcher, store_reader, jobs, scheduler.alive(), how)
-    kpi_stage = _kpi(children, settings.amo.timezone)
+    kpi_stage = _kpi(children, settings.amo.timezone, store_reader)
     link_code, link_out = children.run("dashboard-link", [*_amo_bridge(), "dashboard", "link"], timeout=30)
     url = next((ln for ln in link_out.splitlines() if ln.startswith("http")), "")
     dashboard = Stage(
@@ -409,8 +409,9 @@ def _stages(
     return stages
 
 
-def _kpi(children: Any, timezone: Any) -> Stage:
+def _kpi(children: Any, timezone: Any, store_reader: Any) -> Stage:
     from amo_bridge.cli.main import COMMANDS
+    from amo_bridge.store import schema as T
 
     if COMMANDS["kpi"].startswith("amo_bridge.cli.pending:"):
         return Stage("kpi", False, "amo-bridge kpi is not built yet")
@@ -427,8 +428,14 @@ def _kpi(children: Any, timezone: Any) -> Stage:
         outputs.append(out.rstrip())
     if all(code == NOT_BUILT for code in codes):
         return Stage("kpi", False, outputs[0].splitlines()[-1] if outputs[0] else "not built")
-    click.echo(f"\nKPI report, {period}:")
+    click.echo(f"\nKPI report, {period} (amo-bridge kpi report --level l1|l2|l3):")
     for level, code, out in zip(("l1", "l2", "l3"), codes, outputs, strict=True):
         click.echo(f"-- level {level} (exit {code})")
         click.echo(out)
-    return Stage("kpi", True, f"amo-bridge kpi report --period {period}: exits {codes}")
+    rows = store_reader.count(T.kpi_events) if hasattr(T, "kpi_events") else 0
+    feeds = store_reader.job_runs("events_sync")
+    last = feeds[-1] if feeds else None
+    feed = f"events_sync last run {last['status']}" if last else "events_sync never ran"
+    if last and last.get("error"):
+        feed += f" ({str(last['error']).splitlines()[0][:90]})"
+    return Stage("kpi", True, f"reports ran (exits {codes}); {rows} rows of KPI history; {feed}")

@@ -144,6 +144,12 @@ def demo_env(
         "SCHEDULE_EVENTS_SYNC": "every 10s",
         "SCHEDULE_KPI_SYNC": "off",
         "SCHEDULE_LEASE_SECONDS": "10",
+        "KPI_LEVELS": (
+            f"l1=group:{S.GROUP_LEAD_MANAGERS};l2=group:{S.GROUP_CLOSERS};l3=group:{S.GROUP_ACCOUNT_MANAGERS}"
+        ),
+        "KPI_TARGETS": "l1.calls_per_day=40;l2.sales=20;l3.upsells=10",
+        "KPI_QUALIFIED_STATUSES": str(S.ST_LX_QUALIFIED),
+        "KPI_RETENTION_PIPELINE_ID": str(S.PIPELINE_RETENTION),
         "DASHBOARD_SECRET": dashboard_secret,
         "LOG_LEVEL": "INFO",
         "LOG_FORMAT": "text",
