@@ -161,7 +161,8 @@ def test_demo_runs_end_to_end_and_leaves_no_process(tmp_path: Path) -> None:
 
 
 @needs_proc
-def test_sigterm_stops_every_service(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_every_service(tmp_path: Path, signum: signal.Signals) -> None:
     workdir = tmp_path / "demo"
     proc = _demo(workdir)
     assert proc.stdout is not None
@@ -174,7 +175,7 @@ def test_sigterm_stops_every_service(tmp_path: Path) -> None:
                 break
         running = _processes_using(workdir / "demo.env")
         assert len(running) >= 5, "".join(seen)  # sandbox, receiver, two workers, scheduler
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         rest, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

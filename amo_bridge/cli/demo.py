@@ -48,7 +48,7 @@ NOT_BUILT = 3
 
 
 class Stop(Exception):
-    """SIGTERM (or SIGHUP) arrived: stop every child and leave."""
+    """SIGINT (Ctrl-C), SIGTERM or SIGHUP arrived: stop every child and leave."""
 
 
 @dataclass
@@ -96,7 +96,9 @@ def _stop_on_sigterm() -> Iterator[None]:
     def raise_stop(signum: int, frame: FrameType | None) -> None:
         raise Stop(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # SIGINT too: a demo started in the background of a script inherits an ignored SIGINT.
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, raise_stop) for sig in signals}
     try:
         yield
     finally:
@@ -150,7 +152,7 @@ def demo(app: AppContext, workdir: Path, speed: float, leads: int, seed: int, ke
         with _stop_on_sigterm():
             code = _run(children, workdir, env_file, speed, leads, seed, keep_running, started)
     except (KeyboardInterrupt, Stop) as why:
-        click.echo(f"\ninterrupted ({why or 'Ctrl-C'}): stopping every service")
+        click.echo(f"\ninterrupted ({why or 'SIGINT'}): stopping every service")
         code = 130
     finally:
         children.stop_all()
