@@ -125,9 +125,19 @@ def _stop_on_sigterm() -> Iterator[None]:
     "--leads", type=click.IntRange(min=1), default=300, show_default=True, help="Leads arriving in the day."
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the sandbox account and day.")
+@click.option(
+    "--api-rps",
+    type=click.IntRange(1, 50),
+    default=20,
+    show_default=True,
+    help="API requests per second of the sandbox and of amo-bridge's limiter. amoCRM allows 7; the "
+    "compressed day (700x faster) needs more to keep up: --api-rps 7 shows the real limit.",
+)
 @click.option("--keep-running", is_flag=True, help="Leave the services up at the end and print their URLs.")
 @pass_app
-def demo(app: AppContext, workdir: Path, speed: float, leads: int, seed: int, keep_running: bool) -> None:
+def demo(
+    app: AppContext, workdir: Path, speed: float, leads: int, seed: int, api_rps: int, keep_running: bool
+) -> None:
     """Run amo-bridge end to end against the sandbox on SQLite, showing every stage live.
 
     Starts the sandbox, the receiver, two workers and the scheduler on free loopback ports, plays a
@@ -150,7 +160,7 @@ def demo(app: AppContext, workdir: Path, speed: float, leads: int, seed: int, ke
     code = 0
     try:
         with _stop_on_sigterm():
-            code = _run(children, workdir, env_file, speed, leads, seed, keep_running, started)
+            code = _run(children, workdir, env_file, speed, leads, seed, api_rps, keep_running, started)
     except (KeyboardInterrupt, Stop) as why:
         click.echo(f"\ninterrupted ({why or 'SIGINT'}): stopping every service")
         code = 130
@@ -168,6 +178,7 @@ def _run(
     speed: float,
     leads: int,
     seed: int,
+    api_rps: int,
     keep_running: bool,
     started: float,
 ) -> int:
@@ -210,6 +221,8 @@ def _run(
             str(leads),
             "--wait-for-subscription",
             f"{wait:g}",
+            "--rate-limit",
+            str(api_rps),
         ],
     )
     if not _wait_http(f"{sandbox_url}/_sandbox/info", timeout=30, alive=sandbox.alive):
@@ -219,6 +232,11 @@ def _run(
     info = reader.get("info")
     account_id, subdomain = int(info["account_id"]), str(info["subdomain"])
     echo(f"sandbox amoCRM  {sandbox_url}  (account {account_id}, subdomain {subdomain}, seed {seed})")
+    if api_rps != 7:
+        echo(
+            f"API limit       {api_rps} requests/s for the compressed day (amoCRM allows 7: --api-rps 7 "
+            "shows it; amo-bridge's limiter and the sandbox agree on the value)"
+        )
 
     # 2. amo-bridge's configuration for that account, then the services.
     handoff_file, trigger_file = workdir / "handoff.toml", workdir / "triggers.toml"
@@ -239,6 +257,7 @@ def _run(
         seed=seed,
         leads=leads,
     )
+    values["AMO_RATE_LIMIT"] = str(api_rps)
     env_file.write_text(demo_config.render_env(values), encoding="utf-8")
     env_file.chmod(0o600)
     settings = load_settings(environ=children.env, env_file=env_file)

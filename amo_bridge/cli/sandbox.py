@@ -48,6 +48,12 @@ from amo_bridge.cli.context import AppContext, pass_app
 @click.option(
     "--leads", type=int, default=None, help="Leads per simulated day (default SANDBOX_LEADS_PER_DAY)."
 )
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="API requests per second per integration before 429 (default 7, as amoCRM).",
+)
 @pass_app
 def sandbox(
     app: AppContext,
@@ -63,6 +69,7 @@ def sandbox(
     exit_when_done: bool,
     wait_for_subscription: float,
     leads: int | None,
+    rate_limit: int | None,
 ) -> None:
     """Run the local amoCRM emulator (API v4, OAuth, webhooks, limits and faults)."""
     from werkzeug.serving import make_server
@@ -106,6 +113,7 @@ def sandbox(
         if simulate and cfg.webhook_time_scale == 1.0
         else cfg.webhook_time_scale,
         faults=fault_values,
+        rate_limit=SandboxConfig.rate_limit if rate_limit is None else rate_limit,
     )
     emulator = Sandbox(config, clock=clock)
     wsgi = build_app(emulator)
