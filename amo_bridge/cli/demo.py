@@ -390,8 +390,9 @@ def _stages(
 
     t = watcher.totals
     handlers = _handlers()
-    distribution = any("distribution" in h for h in handlers) or bool(obs.assignments)
-    handoff = any("handoff" in h for h in handlers) or bool(obs.handoffs)
+    names = [h.lower().replace("_", "").replace("-", "") for h in handlers]
+    distribution = any("distribut" in h for h in names) or bool(obs.assignments)
+    handoff = any("handoff" in h for h in names) or bool(obs.handoffs)
     stages = [
         Stage("sandbox", True, f"{t.arrived} leads arrived, {t.won} deals won (ground truth)"),
         Stage("webhooks", True, how),
