@@ -87,13 +87,34 @@ def _wait_http(url: str, *, timeout: float, alive: Any) -> bool:
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=2).status_code < 500:
                 return True
-        time.sleep(0.1)
+        _sleep(0.1)
     return False
+
+
+_stop_requested: list[str] = []
+
+
+def _checkpoint() -> None:
+    """Raise :class:`Stop` if a signal arrived (its handler's own raise can be swallowed when it
+    lands inside a finaliser, so every loop of the demo also looks here)."""
+    if _stop_requested:
+        raise Stop(_stop_requested[0])
+
+
+def _sleep(seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        _checkpoint()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, 0.2))
 
 
 @contextlib.contextmanager
 def _stop_on_sigterm() -> Iterator[None]:
     def raise_stop(signum: int, frame: FrameType | None) -> None:
+        _stop_requested.append(signal.Signals(signum).name)
         raise Stop(signal.Signals(signum).name)
 
     # SIGINT too: a demo started in the background of a script inherits an ignored SIGINT.
@@ -299,7 +320,7 @@ def _run(
             return 1
         if obs.day_over:
             break
-        time.sleep(1.0)
+        _sleep(1.0)
     echo(watcher.status(obs))
 
     # 5. Let the last webhooks in, the workers drain the inbox, the jobs catch up once.
@@ -310,9 +331,9 @@ def _run(
         pending = len(reader.get("webhooks/deliveries?state=pending") or [])
         if active == 0 and pending == 0:
             break
-        time.sleep(0.5)
+        _sleep(0.5)
     jobs = {
-        job: children.run(f"run-{job}", [*_amo_bridge(), "run", job], timeout=90)
+        job: _run_child(children, f"run-{job}", [*_amo_bridge(), "run", job], timeout=90)
         for job in ("won_to_retention", "triggers")
     }
     reader.observe(obs)
@@ -324,7 +345,9 @@ def _run(
     # 6. KPIs and the dashboard.
     stages = _stages(children, obs, watcher, store_reader, jobs, scheduler.alive(), how)
     kpi_stage = _kpi(children, settings.amo.timezone, store_reader)
-    link_code, link_out = children.run("dashboard-link", [*_amo_bridge(), "dashboard", "link"], timeout=30)
+    link_code, link_out = _run_child(
+        children, "dashboard-link", [*_amo_bridge(), "dashboard", "link"], timeout=30
+    )
     url = next((ln for ln in link_out.splitlines() if ln.startswith("http")), "")
     dashboard = Stage(
         "dashboard",
@@ -348,10 +371,14 @@ def _run(
             echo(f"  dashboard {url}")
         echo(f"  env file  {env_file}  (AMO_BRIDGE_ENV_FILE={env_file} amo-bridge inbox list)")
         while not children.dead():
-            time.sleep(1)
+            _sleep(1)
         echo(f"a service stopped: {', '.join(c.name for c in children.dead())}", err=True)
         return 1
     return 0
+
+
+def _run_child(children: Any, name: str, argv: list[str], *, timeout: float) -> tuple[int, str]:
+    return children.run(name, argv, timeout=timeout, checkpoint=_checkpoint)  # type: ignore[no-any-return]
 
 
 def _subscribe(children: Any, settings: Any, store: Any, destination: str) -> str:
@@ -359,7 +386,9 @@ def _subscribe(children: Any, settings: Any, store: Any, destination: str) -> st
     from amo_bridge.cli.main import COMMANDS
 
     if not COMMANDS["webhooks"].startswith("amo_bridge.cli.pending:"):
-        code, out = children.run("webhooks-subscribe", [*_amo_bridge(), "webhooks", "subscribe"], timeout=60)
+        code, out = _run_child(
+            children, "webhooks-subscribe", [*_amo_bridge(), "webhooks", "subscribe"], timeout=60
+        )
         if code == 0:
             return "amo-bridge webhooks subscribe"
         last = out.strip().splitlines()[-1] if out.strip() else ""
@@ -441,7 +470,8 @@ def _kpi(children: Any, timezone: Any, store_reader: Any) -> Stage:
     outputs = []
     codes = []
     for level in ("l1", "l2", "l3"):
-        code, out = children.run(
+        code, out = _run_child(
+            children,
             f"kpi-{level}",
             [*_amo_bridge(), "kpi", "report", "--period", period, "--level", level],
             timeout=60,

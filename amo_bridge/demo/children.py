@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -78,15 +78,28 @@ class Children:
         self.children.append(child)
         return child
 
-    def run(self, name: str, argv: Sequence[str], *, timeout: float) -> tuple[int, str]:
-        """Run a short command to its end (in the same group); its exit status and output."""
+    def run(
+        self, name: str, argv: Sequence[str], *, timeout: float, checkpoint: Callable[[], None] | None = None
+    ) -> tuple[int, str]:
+        """Run a short command to its end (in the same group); its exit status and output.
+
+        ``checkpoint`` is called while waiting; whatever it raises ends the wait (the command is killed).
+        """
         child = self.start(name, argv)
+        deadline = time.monotonic() + timeout
         try:
-            child.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            child.process.kill()
-            child.process.wait()
+            while child.process.poll() is None:
+                if checkpoint is not None:
+                    checkpoint()
+                if time.monotonic() >= deadline:
+                    child.process.kill()
+                    break
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.process.wait(timeout=0.2)
         finally:
+            if child.process.poll() is None:
+                child.process.kill()
+            child.process.wait()
             child.log.close()
             self.children.remove(child)
         return child.process.returncode, child.log_path.read_text(encoding="utf-8", errors="replace")
