@@ -37,6 +37,23 @@ from amo_bridge.cli.context import AppContext, pass_app
 @click.option(
     "--exit-when-done", is_flag=True, help="With --simulate: stop once the days are played and webhooks sent."
 )
+@click.option(
+    "--wait-for-subscription",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="With --simulate: start the day only once a webhook subscription exists "
+    "(at most this many seconds; 0: start at once).",
+)
+@click.option(
+    "--leads", type=int, default=None, help="Leads per simulated day (default SANDBOX_LEADS_PER_DAY)."
+)
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="API requests per second per integration before 429 (default 7, as amoCRM).",
+)
 @pass_app
 def sandbox(
     app: AppContext,
@@ -50,6 +67,9 @@ def sandbox(
     receiver: str | None,
     assigned_only: bool | None,
     exit_when_done: bool,
+    wait_for_subscription: float,
+    leads: int | None,
+    rate_limit: int | None,
 ) -> None:
     """Run the local amoCRM emulator (API v4, OAuth, webhooks, limits and faults)."""
     from werkzeug.serving import make_server
@@ -66,17 +86,21 @@ def sandbox(
     app.setup_logging()
     cfg = settings.sandbox
     amo = settings.amo
-    if speed <= 0 or days <= 0:
-        raise click.BadParameter("--speed and --days must be greater than 0")
+    if speed <= 0 or days <= 0 or (leads is not None and leads <= 0):
+        raise click.BadParameter("--speed, --days and --leads must be greater than 0")
     try:
         fault_values = parse_faults(faults if faults is not None else cfg.faults)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
     token = cfg.long_lived_token or amo.long_lived_token
     clock = SandboxClock(SYSTEM_CLOCK)
-    if simulate:
+
+    def start_the_day() -> None:
         local = datetime.now(amo.timezone).replace(hour=8, minute=58, second=0, microsecond=0)
         clock.set_speed(speed, start=local.timestamp())
+
+    if simulate and wait_for_subscription <= 0:
+        start_the_day()
     config = SandboxConfig(
         seed=cfg.seed if seed is None else seed,
         account_id=amo.account_id or SandboxConfig.account_id,
@@ -89,6 +113,7 @@ def sandbox(
         if simulate and cfg.webhook_time_scale == 1.0
         else cfg.webhook_time_scale,
         faults=fault_values,
+        rate_limit=SandboxConfig.rate_limit if rate_limit is None else rate_limit,
     )
     emulator = Sandbox(config, clock=clock)
     wsgi = build_app(emulator)
@@ -111,13 +136,22 @@ def sandbox(
     )
     click.echo(f"  admin API: {url}/_sandbox/info; faults: {fault_values or 'none'}")
     started = time.monotonic()
-    if simulate:
+
+    def simulate_day() -> None:
+        if wait_for_subscription > 0:
+            click.echo(f"  waiting up to {wait_for_subscription:g} s for a webhook subscription")
+            deadline = time.monotonic() + wait_for_subscription
+            while not emulator.state.webhooks and time.monotonic() < deadline:
+                time.sleep(0.05)
+            start_the_day()
+        nonlocal started
+        started = time.monotonic()
         scenario = Scenario(
             emulator.state,
             ScenarioConfig(
                 seed=config.seed,
                 days=days,
-                leads_per_day=cfg.leads_per_day,
+                leads_per_day=cfg.leads_per_day if leads is None else leads,
                 assigned_only=cfg.assigned_only if assigned_only is None else assigned_only,
                 timezone=amo.timezone.key,
             ),
@@ -145,6 +179,10 @@ def sandbox(
             f"(managers act only on assigned leads: {scenario.config.assigned_only})"
         )
         ScenarioDriver(scenario, on_done=finished).start()
+
+    if simulate:
+        # Waiting for a subscription must not hold the server: the subscription comes through it.
+        threading.Thread(target=simulate_day, name="sandbox-day", daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
