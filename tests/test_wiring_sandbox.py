@@ -131,3 +131,17 @@ def test_the_assignees_note_stops_the_sla_clock_and_someone_elses_does_not(rig: 
     rig.state.add_note("leads", lead_id, "common", {"text": "Позвонила, договорились"}, by=manager)
     rig.settle()
     assert rows(rig.store, "L1")[0].first_action_at is not None
+
+
+def test_a_warm_up_lead_comes_back_on_an_incoming_call(rig: Rig) -> None:
+    lead_id, manager = _accepted_lead(rig, "+7 906 222-33-44", "wu-1")
+    rig.state.update_lead(lead_id, {"status_id": sb.ST_LX_WARM_UP}, by=manager)
+    rig.settle()
+    assert rig.state.leads[lead_id]["pipeline_id"] == sb.PIPELINE_WARM_UP
+    params = {"uniq": "in-1", "duration": 42, "source": "pbx", "phone": "+79062223344"}
+    rig.state.add_note("leads", lead_id, "call_in", params, by=sb.ADMIN_USER_ID)
+    rig.settle()
+    lead = rig.state.leads[lead_id]
+    assert (lead["pipeline_id"], lead["status_id"]) == (sb.PIPELINE_LEAD_EXCHANGE, sb.ST_LX_IN_WORK)
+    texts = [t["text"] for t in tasks_of(rig, lead_id)]
+    assert texts.count("Клиент из прогрева снова на связи") == 1

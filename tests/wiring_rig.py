@@ -53,6 +53,12 @@ loss_reason_id = {sb.LOSS_REASON_IDS[0]}
 [duplicates]
 mode = "link"
 tag = "duplicate"
+
+[warmup_return]
+pipeline = {sb.PIPELINE_WARM_UP}
+on = ["incoming_call", "message"]
+move_to = {{ pipeline = {sb.PIPELINE_LEAD_EXCHANGE}, status = {sb.ST_LX_IN_WORK} }}
+task = {{ text = "Клиент из прогрева снова на связи", due_minutes = 15 }}
 """
 
 
