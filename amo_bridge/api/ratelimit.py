@@ -2,8 +2,11 @@
 
 Both back-ends implement GCRA as *reservations*: each caller atomically takes the next free slot
 (``tat``, the theoretical arrival time, moves on by ``1/rate``) and sleeps until its slot. Slots are
-spaced by ``1/rate`` with no burst, so no one-second window holds more than ``rate`` slots, however
-many processes share the row.
+spaced by ``SLOT_MARGIN/rate`` with no burst. The margin matters: slots spaced by exactly ``1/rate``
+put the first and the (rate+1)-th request exactly one second apart, and a few milliseconds of send
+jitter then let a strict sliding one-second window (as amoCRM and the sandbox count) see ``rate + 1``
+requests and answer 429. With the margin, any one-second window holds at most ``rate`` requests as
+long as the jitter stays under ``(SLOT_MARGIN - 1)/rate`` seconds (about 11 ms at 7 rps).
 
 - :class:`StoreRateLimiter`: one row of ``amo_rate_limits`` updated by a single ``INSERT .. ON CONFLICT
   DO UPDATE .. RETURNING`` statement (SQLite and PostgreSQL alike). Hosts need NTP-synchronised clocks.
@@ -26,6 +29,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "amo"
 
+# Slots are this much wider than 1/rate (see the module docstring): 7 rps becomes one slot per 154 ms.
+SLOT_MARGIN = 1.08
+
 
 class RateLimiter(Protocol):
     def acquire(self) -> float:
@@ -45,7 +51,7 @@ class StoreRateLimiter:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self._store = store
-        self._interval = 1.0 / rate
+        self._interval = SLOT_MARGIN / rate
         self._clock = clock
         self._name = name
 
@@ -94,7 +100,7 @@ class RedisRateLimiter:
 
         self._client = redis.Redis.from_url(redis_url)
         self._script = self._client.register_script(_GCRA_LUA)
-        self._interval_us = int(1_000_000 / rate)
+        self._interval_us = int(1_000_000 * SLOT_MARGIN / rate)
         self._clock = clock
         self._key = f"amo_bridge:ratelimit:{name}"
 
