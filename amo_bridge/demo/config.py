@@ -134,6 +134,7 @@ def demo_env(
         "RETENTION_SOURCE_PIPELINES": str(S.PIPELINE_MAIN),
         "RETENTION_COPY_FIELDS": f"{S.CF_PRODUCT},{S.CF_LAST_PURCHASE}",
         "RETENTION_DEFAULT_MANAGER_ID": str(ACCOUNT_MANAGERS[0]),
+        "RETENTION_MANAGER_GROUP_ID": str(S.GROUP_ACCOUNT_MANAGERS),
         "RETENTION_LOOKBACK_DAYS": "7",
         "TRIGGER_RULES_FILE": trigger_rules_file,
         # A working day plays in about a minute: the jobs run every few seconds instead of hours.
