@@ -132,6 +132,14 @@ class Pipeline:
         return next((s for s in self.statuses if s.is_unsorted), None)
 
     @property
+    def first_working_status(self) -> Status:
+        """The first stage after the unsorted one that is neither won nor lost (``ValueError`` if none)."""
+        working = [s for s in self.statuses if not (s.is_unsorted or s.is_won or s.is_lost)]
+        if not working:
+            raise ValueError(f"pipeline {self.id} has no working stage")
+        return min(working, key=lambda s: (s.sort, s.id))
+
+    @property
     def won_status(self) -> Status:
         """142 "Успешно реализовано": present in every pipeline (send ``pipeline_id`` with it)."""
         return self.status(WON_STATUS_ID) or Status(

@@ -9,17 +9,9 @@ from amo_bridge.api.models import Contact, Lead, Pipeline
 from amo_bridge.api.resources.notes import common_note
 from amo_bridge.api.resources.tasks import new_task
 from amo_bridge.handoff.duplicates import client_keys
-from amo_bridge.handoff.model import LOST, WON, ClientKeys, OpenLead, StatusRef
+from amo_bridge.handoff.model import ClientKeys, OpenLead, StatusRef
 
 PoolAssigner = Callable[[int, str], "int | None"]
-
-
-def first_working_status(pipeline: Pipeline) -> int:
-    """The first stage after the unsorted one that is neither won nor lost."""
-    working = [s for s in pipeline.statuses if not s.is_unsorted and s.id not in (WON, LOST)]
-    if not working:
-        raise ValueError(f"pipeline {pipeline.id} has no working stage")
-    return min(working, key=lambda s: (s.sort, s.id)).id
 
 
 class AmoHandoffPort:
@@ -49,7 +41,7 @@ class AmoHandoffPort:
     def move_lead(
         self, lead_id: int, pipeline_id: int, status: StatusRef, loss_reason_id: int | None
     ) -> None:
-        status_id = first_working_status(self._pipeline(pipeline_id)) if status == "first" else status
+        status_id = self._pipeline(pipeline_id).first_working_status.id if status == "first" else status
         fields = {"loss_reason_id": loss_reason_id} if loss_reason_id is not None else {}
         self._client.leads.update(lead_id, pipeline_id=pipeline_id, status_id=status_id, **fields)
 

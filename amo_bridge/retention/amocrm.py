@@ -22,7 +22,6 @@ from amo_bridge.api.resources.base import first_embedded
 from amo_bridge.api.resources.tasks import new_task
 from amo_bridge.api.retry import SINGLE
 from amo_bridge.clock import Clock
-from amo_bridge.handoff.amocrm import first_working_status
 from amo_bridge.retention.model import RetentionLeadDraft, TaskDraft, WonDeal
 
 log = logging.getLogger(__name__)
@@ -163,7 +162,7 @@ class AmoRetentionPort:
         return deals
 
     def first_stage(self, pipeline_id: int) -> int:
-        return first_working_status(self._pipeline(pipeline_id))
+        return self._pipeline(pipeline_id).first_working_status.id
 
     def _leads_of_client(self, contact_ids: Sequence[int], company_id: int | None) -> list[Lead]:
         """Every lead of the client's contacts and company (two requests, kept for this hand-off)."""
