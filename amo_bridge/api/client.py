@@ -4,13 +4,21 @@ Every request: refuse at once while a 403 block is recorded (``amo.blocked_until
 the shared limiter, send with the current token, turn any non-2xx into a typed error, refresh once and
 replay once on 401, and retry by the call's policy. A 403 block is recorded for every process and never
 retried.
+
+Inside :meth:`AmoClient.read_cache` (one webhook handler, say), a GET repeated with the same path and
+parameters is answered from the first answer, until the next write: the duplicate check and the
+distributor's stickiness read the same contacts once, not twice, out of a 7 requests/second budget.
 """
 
 from __future__ import annotations
 
+import copy
+import json as jsonlib
 import logging
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import requests
@@ -32,6 +40,9 @@ from amo_bridge.secrets import Secret
 from amo_bridge.store import Store
 
 log = logging.getLogger(__name__)
+
+# The answers of GETs made inside ``read_cache`` in this thread/context: {(client, path, params): body}.
+_read_cache: ContextVar[dict[tuple[int, str, str], Any] | None] = ContextVar("amo_read_cache", default=None)
 
 
 class AmoClient:
@@ -97,7 +108,9 @@ class AmoClient:
             read_timeout=amo.read_timeout,
         )
         if limiter is None:
-            limiter = make_limiter(amo.rate_limit, store, clock=clock, redis_url=settings.store.redis_url)
+            limiter = make_limiter(
+                amo.rate_limit, store, clock=clock, redis_url=settings.store.redis_url, burst=amo.rate_burst
+            )
         auth = make_auth(settings, store, transport, clock=clock, limiter=limiter, rng=rng)
         return cls(
             settings=settings,
@@ -160,6 +173,30 @@ class AmoClient:
         policy: RetryPolicy = READ,
     ) -> Any:
         """Parsed JSON body (``None`` for 204), or a typed :class:`AmoApiError`."""
+        cache = _read_cache.get()
+        if cache is None:
+            return self._correlated(method, path, params, json, policy)
+        if method != "GET":
+            cache.clear()  # a write may change what any earlier read said
+            return self._correlated(method, path, params, json, policy)
+        key = (id(self), path, jsonlib.dumps(params, sort_keys=True, default=str))
+        if key not in cache:
+            cache[key] = self._correlated(method, path, params, json, policy)
+        return copy.deepcopy(cache[key])
+
+    @contextmanager
+    def read_cache(self) -> Iterator[None]:
+        """Answer repeated identical GETs in this block from the first answer, until the next write.
+
+        For one unit of work that reads before it decides (a webhook handler): the entity is read
+        fresh when the block starts, and the parts that consult it share one read. Per thread."""
+        token = _read_cache.set({})
+        try:
+            yield
+        finally:
+            _read_cache.reset(token)
+
+    def _correlated(self, method: str, path: str, params: Any, json: Any, policy: RetryPolicy) -> Any:
         if current_correlation_id() == "-":
             with correlation(new_correlation_id("api-")):
                 return self._request(method, path, params, json, policy)

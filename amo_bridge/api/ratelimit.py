@@ -1,24 +1,32 @@
 """One request limiter shared by every process of the integration (amoCRM allows 7 requests/second).
 
-Both back-ends implement GCRA as *reservations*: each caller atomically takes the next free slot
-(``tat``, the theoretical arrival time, moves on by ``1/rate``) and sleeps until its slot. Slots are
-spaced by ``SLOT_MARGIN/rate`` with no burst. The margin matters: slots spaced by exactly ``1/rate``
-put the first and the (rate+1)-th request exactly one second apart, and a few milliseconds of send
-jitter then let a strict sliding one-second window (as amoCRM and the sandbox count) see ``rate + 1``
-requests and answer 429. With the margin, any one-second window holds at most ``rate`` requests as
-long as the jitter stays under ``(SLOT_MARGIN - 1)/rate`` seconds (about 11 ms at 7 rps).
+The limit is a *sliding window*: at most ``burst`` requests in any window of ``burst/rate`` seconds
+(by default ``burst`` = the rate: at most 7 requests in any one second). Both back-ends implement it
+as ``burst`` *lanes*, each a GCRA reservation queue with slots ``burst * SLOT_MARGIN / rate`` apart:
+a caller atomically takes the earliest free slot of any lane and sleeps until it. A lane sends at most
+once per window, so no window holds more than ``burst`` requests, while an idle integration sends up
+to ``burst`` requests at once instead of spacing them: a webhook that costs five calls is served in
+five round trips, not in five slots. ``AMO_RATE_BURST=1`` gives evenly spaced requests.
 
-- :class:`StoreRateLimiter`: one row of ``amo_rate_limits`` updated by a single ``INSERT .. ON CONFLICT
-  DO UPDATE .. RETURNING`` statement (SQLite and PostgreSQL alike). Hosts need NTP-synchronised clocks.
-- :class:`RedisRateLimiter`: a Lua script using the Redis server's clock (``REDIS_URL``).
+The margin matters: lanes spaced by exactly one window put a request and the one ``burst`` later
+exactly one window apart, and a few milliseconds of send jitter then let a strict sliding window (as
+amoCRM and the sandbox count) see ``burst + 1`` requests and answer 429. With ``SLOT_MARGIN`` the
+jitter may reach ``(SLOT_MARGIN - 1)`` windows (80 ms at the default 7 rps, burst 7).
+
+- :class:`StoreRateLimiter`: one row of ``amo_rate_limits`` per lane, taken in one transaction (the
+  rows are locked together, so the earliest lane is chosen under concurrency). Hosts need
+  NTP-synchronised clocks.
+- :class:`RedisRateLimiter`: a Lua script over one hash of lanes, using the Redis server's clock
+  (``REDIS_URL``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Protocol
 
-from sqlalchemy import case
+from sqlalchemy import select, update
 
 from amo_bridge.clock import Clock
 from amo_bridge.store import Store
@@ -29,7 +37,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "amo"
 
-# Slots are this much wider than 1/rate (see the module docstring): 7 rps becomes one slot per 154 ms.
+# A lane's slots are this much wider than its window (see the module docstring).
 SLOT_MARGIN = 1.08
 
 
@@ -46,30 +54,59 @@ class UnlimitedRateLimiter:
         return 0.0
 
 
+def lanes_for(rate: float, burst: int | None) -> int:
+    """How many lanes: ``burst`` (default: the whole rate), at least one, at most the rate."""
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    most = max(1, math.floor(rate))
+    return most if burst is None else max(1, min(int(burst), most))
+
+
 class StoreRateLimiter:
-    def __init__(self, store: Store, rate: float, *, clock: Clock, name: str = DEFAULT_NAME) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
+    def __init__(
+        self, store: Store, rate: float, *, clock: Clock, name: str = DEFAULT_NAME, burst: int | None = None
+    ) -> None:
         self._store = store
-        self._interval = SLOT_MARGIN / rate
+        self.lanes = lanes_for(rate, burst)
+        self._interval = self.lanes * SLOT_MARGIN / rate  # one lane's slot spacing
         self._clock = clock
-        self._name = name
+        # One lane keeps the historical row name, so a rolling upgrade shares slots with old processes.
+        self._names = [name] if self.lanes == 1 else [f"{name}#{i}" for i in range(self.lanes)]
+        self._ready = False
+
+    def _ensure_lanes(self, conn: Any) -> None:
+        insert = upsert(self._store.dialect, amo_rate_limits).values(
+            [{"name": lane, "tat": 0.0} for lane in self._names]
+        )
+        conn.execute(insert.on_conflict_do_nothing(index_elements=[amo_rate_limits.c.name]))
 
     def reserve(self) -> float:
-        """Take the next free slot; return its start time (Unix seconds)."""
+        """Take the earliest free slot of any lane; return its start time (Unix seconds)."""
         now = self._clock.now()
-        interval = self._interval
-        insert = upsert(self._store.dialect, amo_rate_limits).values(name=self._name, tat=now + interval)
-        tat = amo_rate_limits.c.tat
-        statement = insert.on_conflict_do_update(
-            index_elements=[amo_rate_limits.c.name],
-            set_={"tat": case((tat > now, tat), else_=now) + interval},
-        ).returning(amo_rate_limits.c.tat)
+        names = self._names
+        query = select(amo_rate_limits.c.name, amo_rate_limits.c.tat).where(amo_rate_limits.c.name.in_(names))
+        if self._store.dialect == "postgresql":
+            query = query.order_by(amo_rate_limits.c.name).with_for_update()
 
         def work(conn: Any) -> float:
-            return float(conn.execute(statement).scalar_one())
+            if not self._ready:
+                self._ensure_lanes(conn)
+            rows = conn.execute(query).all()
+            if len(rows) < len(names):  # the table was emptied behind our back: recreate the lanes
+                self._ensure_lanes(conn)
+                rows = conn.execute(query).all()
+            lane, tat = min(rows, key=lambda row: (row.tat, row.name))
+            slot = max(float(tat), now)
+            conn.execute(
+                update(amo_rate_limits)
+                .where(amo_rate_limits.c.name == lane)
+                .values(tat=slot + self._interval)
+            )
+            return slot
 
-        return self._store.run_in_transaction(work) - interval
+        slot = self._store.run_in_transaction(work)
+        self._ready = True
+        return slot
 
     def acquire(self) -> float:
         wait = self.reserve() - self._clock.now()
@@ -78,34 +115,47 @@ class StoreRateLimiter:
         return max(wait, 0.0)
 
 
-# KEYS[1]: the limiter key; ARGV[1]: interval in microseconds. Returns microseconds to wait.
-_GCRA_LUA = """
+# KEYS[1]: the hash of lanes; ARGV[1]: one lane's slot spacing in microseconds; ARGV[2]: the number of
+# lanes. Returns the microseconds to wait for the earliest free slot, which it takes.
+_LANES_LUA = """
 local interval = tonumber(ARGV[1])
+local lanes = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local slot = tat
-tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+local best, best_tat = '0', nil
+for i = 0, lanes - 1 do
+  local tat = tonumber(redis.call('HGET', KEYS[1], tostring(i)) or '0')
+  if best_tat == nil or tat < best_tat then best, best_tat = tostring(i), tat end
+end
+local slot = best_tat
+if slot < now then slot = now end
+redis.call('HSET', KEYS[1], best, string.format('%.0f', slot + interval))
+redis.call('PEXPIRE', KEYS[1], math.ceil((slot + interval - now) / 1000) + 1000)
 return slot - now
 """
 
 
 class RedisRateLimiter:
-    def __init__(self, redis_url: str, rate: float, *, clock: Clock, name: str = DEFAULT_NAME) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
+    def __init__(
+        self,
+        redis_url: str,
+        rate: float,
+        *,
+        clock: Clock,
+        name: str = DEFAULT_NAME,
+        burst: int | None = None,
+    ) -> None:
         import redis
 
+        self.lanes = lanes_for(rate, burst)
         self._client = redis.Redis.from_url(redis_url)
-        self._script = self._client.register_script(_GCRA_LUA)
-        self._interval_us = int(1_000_000 * SLOT_MARGIN / rate)
+        self._script = self._client.register_script(_LANES_LUA)
+        self._interval_us = int(1_000_000 * self.lanes * SLOT_MARGIN / rate)
         self._clock = clock
-        self._key = f"amo_bridge:ratelimit:{name}"
+        self._key = f"amo_bridge:ratelimit:{name}:lanes"
 
     def acquire(self) -> float:
-        wait = int(self._script(keys=[self._key], args=[self._interval_us])) / 1_000_000
+        wait = int(self._script(keys=[self._key], args=[self._interval_us, self.lanes])) / 1_000_000
         if wait > 0:
             self._clock.sleep(wait)
         return max(wait, 0.0)
@@ -115,12 +165,18 @@ class RedisRateLimiter:
 
 
 def make_limiter(
-    rate: float, store: Store, *, clock: Clock, redis_url: str | None = None, name: str = DEFAULT_NAME
+    rate: float,
+    store: Store,
+    *,
+    clock: Clock,
+    redis_url: str | None = None,
+    name: str = DEFAULT_NAME,
+    burst: int | None = None,
 ) -> RateLimiter:
     """The limiter for this deployment: Redis when ``REDIS_URL`` is set, else the store."""
     if rate <= 0:
         log.warning("AMO_RATE_LIMIT=0: the amoCRM rate limiter is OFF")
         return UnlimitedRateLimiter()
     if redis_url:
-        return RedisRateLimiter(redis_url, rate, clock=clock, name=name)
-    return StoreRateLimiter(store, rate, clock=clock, name=name)
+        return RedisRateLimiter(redis_url, rate, clock=clock, name=name, burst=burst)
+    return StoreRateLimiter(store, rate, clock=clock, name=name, burst=burst)

@@ -85,6 +85,12 @@ class AmoSettings:
         default=7.0,
         help="Requests per second shared by all processes of this integration (amoCRM allows 7)",
     )
+    rate_burst: int | None = env(
+        "AMO_RATE_BURST",
+        parse=p.positive_int,
+        default=None,
+        help="Most requests sent at once when the budget is free (default: the whole per-second rate)",
+    )
     timezone: ZoneInfo = env(
         "AMO_TIMEZONE",
         parse=p.timezone,
@@ -135,6 +141,12 @@ class AmoSettings:
         if self.auth_mode != "auto":
             return self.auth_mode
         return "long_lived" if self.long_lived_token else "oauth"
+
+    def problems(self) -> list[ConfigProblem]:
+        if self.rate_burst is not None and self.rate_limit > 0 and self.rate_burst > self.rate_limit:
+            expected = f"at most AMO_RATE_LIMIT ({self.rate_limit:g}): a burst is part of the budget"
+            return [ConfigProblem("AMO_RATE_BURST", str(self.rate_burst), expected)]
+        return []
 
     def api_problems(self) -> list[ConfigProblem]:
         """What is missing before amo-bridge can call this account's API."""

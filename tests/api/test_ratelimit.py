@@ -1,9 +1,11 @@
-"""The shared limiter: slots spaced by 1/rate across every instance sharing the store (or Redis)."""
+"""The shared limiter: at most ``burst`` requests in any window of ``burst/rate`` seconds (plus the
+margin), across every instance sharing the store (or Redis); idle time saves no credit."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import random
 import uuid
 
 import pytest
@@ -13,9 +15,12 @@ from amo_bridge.api.ratelimit import (
     RedisRateLimiter,
     StoreRateLimiter,
     UnlimitedRateLimiter,
+    lanes_for,
     make_limiter,
 )
 from amo_bridge.clock import FakeClock
+from amo_bridge.config import load_settings
+from amo_bridge.errors import ConfigError
 from amo_bridge.store import Store
 
 REDIS_URL = os.environ.get("AMO_TEST_REDIS_URL", "")
@@ -31,8 +36,8 @@ def fake_store(db_url: str) -> Store:
 def test_store_limiter_spaces_slots_across_instances(fake_store: Store) -> None:
     clock = fake_store.clock
     assert isinstance(clock, FakeClock)
-    a = StoreRateLimiter(fake_store, 7.0, clock=clock)
-    b = StoreRateLimiter(fake_store, 7.0, clock=clock)  # another process on the same database
+    a = StoreRateLimiter(fake_store, 7.0, clock=clock, burst=1)
+    b = StoreRateLimiter(fake_store, 7.0, clock=clock, burst=1)  # another process on the same database
     start = clock.now()
     slots = [(a if i % 2 else b).reserve() for i in range(14)]
     gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
@@ -47,7 +52,7 @@ def test_store_limiter_spaces_slots_across_instances(fake_store: Store) -> None:
 def test_store_limiter_sleeps_until_the_slot_and_forgets_idle_time(fake_store: Store) -> None:
     clock = fake_store.clock
     assert isinstance(clock, FakeClock)
-    limiter = StoreRateLimiter(fake_store, 5.0, clock=clock)
+    limiter = StoreRateLimiter(fake_store, 5.0, clock=clock, burst=1)
     waits = [limiter.acquire() for _ in range(3)]
     assert waits[0] == 0
     assert waits[1] == pytest.approx(SLOT_MARGIN / 5)
@@ -56,6 +61,62 @@ def test_store_limiter_sleeps_until_the_slot_and_forgets_idle_time(fake_store: S
     assert limiter.acquire() == 0
     assert limiter.acquire() == pytest.approx(SLOT_MARGIN / 5)
     fake_store.dispose()
+
+
+def test_store_limiter_sends_a_burst_then_holds_every_window_to_the_rate(fake_store: Store) -> None:
+    clock = fake_store.clock
+    assert isinstance(clock, FakeClock)
+    a = StoreRateLimiter(fake_store, 7.0, clock=clock)
+    b = StoreRateLimiter(fake_store, 7.0, clock=clock)  # another process on the same database
+    assert a.lanes == b.lanes == 7
+    start = clock.now()
+    slots = sorted((a if i % 2 else b).reserve() for i in range(21))
+    assert slots[:7] == [pytest.approx(start)] * 7  # an idle integration sends seven at once
+    assert slots[7] == pytest.approx(start + SLOT_MARGIN)  # the eighth waits for the window to pass
+    window_apart = [later - earlier for earlier, later in zip(slots, slots[7:], strict=False)]
+    assert all(gap >= SLOT_MARGIN - 1e-6 for gap in window_apart)
+    fake_store.dispose()
+
+
+@pytest.mark.parametrize("burst", [1, 3, 7])
+def test_store_limiter_never_puts_more_than_burst_in_a_window(fake_store: Store, burst: int) -> None:
+    """Random arrivals from two instances, sleeping as told: every window of ``burst/rate`` seconds
+    (widened by the margin's jitter allowance) holds at most ``burst`` sends."""
+    clock = fake_store.clock
+    assert isinstance(clock, FakeClock)
+    rate = 7.0
+    limiters = [StoreRateLimiter(fake_store, rate, clock=clock, burst=burst) for _ in range(2)]
+    rng = random.Random(burst)
+    sends = []
+    for _ in range(120):
+        clock.advance(rng.choice([0.0, 0.0, 0.01, 0.05, 0.3, 1.5]))
+        slot = rng.choice(limiters).reserve()
+        assert slot >= clock.now() - 1e-9
+        sends.append(slot)
+    sends.sort()
+    window = burst / rate * SLOT_MARGIN
+    for i, start in enumerate(sends):
+        inside = [t for t in sends[i:] if t < start + window - 1e-6]
+        assert len(inside) <= burst
+    fake_store.dispose()
+
+
+def test_lanes_are_the_burst_within_the_rate() -> None:
+    assert lanes_for(7, None) == 7
+    assert lanes_for(7, 3) == 3
+    assert lanes_for(7, 50) == 7
+    assert lanes_for(0.5, None) == 1
+    with pytest.raises(ValueError, match="rate must be positive"):
+        lanes_for(0, None)
+
+
+def test_a_burst_above_the_rate_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"AMO_RATE_LIMIT": "7", "AMO_RATE_BURST": "10"})
+    assert "AMO_RATE_BURST" in str(caught.value)
+    assert load_settings({"AMO_RATE_BURST": "3"}).amo.rate_burst == 3
+    with pytest.raises(ConfigError):
+        load_settings({"AMO_RATE_BURST": "0"})
 
 
 def test_make_limiter_picks_the_backend(api_store: Store, clock: FakeClock) -> None:
@@ -71,8 +132,8 @@ def test_make_limiter_picks_the_backend(api_store: Store, clock: FakeClock) -> N
 def test_redis_limiter_spaces_slots_across_instances() -> None:
     clock = FakeClock()  # records the sleeps; the script uses the Redis server's clock
     name = f"test-{uuid.uuid4().hex[:8]}"
-    a = RedisRateLimiter(REDIS_URL, 10.0, clock=clock, name=name)
-    b = RedisRateLimiter(REDIS_URL, 10.0, clock=clock, name=name)
+    a = RedisRateLimiter(REDIS_URL, 10.0, clock=clock, name=name, burst=1)
+    b = RedisRateLimiter(REDIS_URL, 10.0, clock=clock, name=name, burst=1)
     try:
         waits = [(a if i % 2 else b).acquire() for i in range(6)]
     finally:
@@ -81,3 +142,20 @@ def test_redis_limiter_spaces_slots_across_instances() -> None:
     assert waits[0] == pytest.approx(0, abs=0.05)
     for i, wait in enumerate(waits):
         assert wait == pytest.approx(i * SLOT_MARGIN / 10, abs=0.05)
+
+
+@pytest.mark.skipif(
+    not REDIS_URL, reason="Redis tests need AMO_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15)"
+)
+def test_redis_limiter_sends_a_burst_then_waits_a_window() -> None:
+    clock = FakeClock()
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    a = RedisRateLimiter(REDIS_URL, 10.0, clock=clock, name=name, burst=5)
+    b = RedisRateLimiter(REDIS_URL, 10.0, clock=clock, name=name, burst=5)
+    try:
+        waits = sorted((a if i % 2 else b).acquire() for i in range(10))
+    finally:
+        a.reset()
+    window = 5 / 10 * SLOT_MARGIN
+    assert waits[:5] == [pytest.approx(0, abs=0.05)] * 5
+    assert waits[5:] == [pytest.approx(window, abs=0.05)] * 5
