@@ -23,7 +23,7 @@ def assignments(store: Store) -> list[sa.Row[tuple[object, ...]]]:
 def test_arrival_is_assigned_accepted_and_first_task_created(store: Store) -> None:
     service, amo, clock = make_service(store, [l1_pool(1, 2)])
     seed_unsorted(amo, 1, contacts=(501,))
-    [outcome] = service.handle(unsorted_arrival(1))
+    [outcome] = service.handle(unsorted_arrival(1, contact_ids=(501,)))  # as the entry names them
     assert outcome.status == "assigned"
     assert outcome.member == 1
     assert outcome.reason == "rotation"

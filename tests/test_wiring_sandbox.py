@@ -64,6 +64,25 @@ def test_unsorted_leads_arriving_by_webhook_are_accepted_fairly_with_contacts_an
     assert len(rows(rig.store, "L1")) == 6
 
 
+def test_a_new_clients_arrival_fits_in_one_second_of_the_api_budget(rig: Rig) -> None:
+    """The hot path's cost in amoCRM calls (the latency goal is one second at 7 requests/second):
+    the entry, its contacts with their leads (shared by the duplicate check and stickiness), the
+    duplicate search, the accept, the contacts and open tasks to move, the first-contact task. The
+    lead is never read: its links come from the entry, and the accept's stage change needs nothing."""
+    contact = rig.new_contact("+7 900 555-00-01")
+    rig.settle()
+    rig.sandbox.admin.clear_requests()
+    uid = rig.new_unsorted("budget", contact)
+    rig.settle()
+
+    [row] = rows(rig.store, "L1")
+    assert row.entity_id == uid
+    assert row.applied_at is not None
+    calls = [(r["method"], r["path"]) for r in rig.sandbox.admin.requests()]
+    assert len(calls) <= 7, calls
+    assert not [path for method, path in calls if method == "GET" and path.startswith("/api/v4/leads/1")]
+
+
 def _accepted_lead(rig: Rig, phone: str, source: str) -> tuple[int, int]:
     uid = rig.new_unsorted(source, rig.new_contact(phone))
     rig.settle()

@@ -13,6 +13,12 @@
 Every handler is idempotent (the services dedupe by episode and by hand-off key, and the writes
 are idempotent) and reads the entity from the API before deciding, because webhooks are stale and
 arrive out of order. Without configuration the handlers do nothing (``Services.missing``).
+
+An arrival is the hot path (the goal is an assigned lead within a second, under amoCRM's 7
+requests/second), so its handlers spend calls sparingly: they run inside the client's
+``read_cache`` (the duplicate check and the distributor's stickiness share one read of the
+contacts with their leads), a new client's own lead is not read back, the accepted entry's links
+come from the entry, and a ``lead.added`` in a stage no pool takes is dropped unread.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from amo_bridge.api.models import Lead, Pipeline
 from amo_bridge.app_services import Services, ServicesProvider
 from amo_bridge.distribution.amocrm import UNSORTED_KEY
 from amo_bridge.distribution.arrivals import arrival_from_lead, arrival_from_unsorted
+from amo_bridge.distribution.model import Arrival
 from amo_bridge.events.model import LeadEvent, MessageEvent, TalkEvent, TaskEvent, UnsortedEvent
 from amo_bridge.events.router import Router
 from amo_bridge.handoff.model import Activity, ActivityKind, ClientKeys, NewEntry, StageChange
@@ -75,7 +82,8 @@ class Flows:
         phones: set[str] = set()
         emails: set[str] = set()
         if contact_ids:
-            for contact in services.client.contacts.list(ids=contact_ids):
+            # With their leads: the distributor's stickiness asks the same (answered by read_cache).
+            for contact in services.client.contacts.list(ids=contact_ids, with_=("leads",)):
                 keys = services.handoff_port.keys_of(contact)
                 phones |= keys.phones
                 emails |= keys.emails
@@ -87,7 +95,11 @@ class Flows:
         services = self.services
         if services.client is None or event.entity_id is None:
             return
-        uid = str(event.entity_id)
+        with services.client.read_cache():
+            self._unsorted_added(services, str(event.entity_id), ctx)
+
+    def _unsorted_added(self, services: Services, uid: str, ctx: HandlerContext) -> None:
+        assert services.client is not None
         try:
             entry = services.client.unsorted.get(uid)
         except NotFound:
@@ -112,7 +124,16 @@ class Flows:
         services = self.services
         if services.client is None or services.distribution is None or event.entity_id is None:
             return
-        lead = self._lead(services, int(event.entity_id))
+        if event.pipeline_id is not None:
+            where = Arrival("lead", str(event.entity_id), int(event.pipeline_id), event.status_id)
+            if not services.distribution.pools_for(where):
+                return  # added where no pool takes it (if it moves into one, status_changed takes it)
+        with services.client.read_cache():
+            self._lead_added(services, int(event.entity_id), ctx)
+
+    def _lead_added(self, services: Services, lead_id: int, ctx: HandlerContext) -> None:
+        assert services.distribution is not None
+        lead = self._lead(services, lead_id)
         if lead is None or self._is_unsorted_stage(services, lead.pipeline_id, lead.status_id):
             return  # gone, or inside an unsorted entry (``unsorted.added`` takes it)
         arrival = arrival_from_lead(lead.raw)
@@ -135,14 +156,16 @@ class Flows:
             return
         lead_id = int(event.entity_id)
         dist = services.distribution
+        if dist is not None and event.modified_user_id:
+            dist.record_activity(lead_id, event.modified_user_id, float(event.modified_at or ctx.clock.now()))
+        if not self._stage_matters(services, event, lead_id):
+            return
         lead = self._lead(services, lead_id)
         if lead is None:
             if dist is not None:
                 dist.close_lead(lead_id)
             return
         at = float(event.modified_at or ctx.clock.now())
-        if dist is not None and event.modified_user_id:
-            dist.record_activity(lead_id, event.modified_user_id, at)
         current = (lead.pipeline_id, lead.status_id) == (event.pipeline_id, event.status_id)
         if services.handoff is not None and current and event.status_id and event.pipeline_id:
             change = StageChange(
@@ -171,6 +194,31 @@ class Flows:
             if dist.pools_for(arrival):
                 dist.handle(arrival)
         self._activity(services, "stage", lead, at)
+
+    def _stage_matters(self, services: Services, event: LeadEvent, lead_id: int) -> bool:
+        """Whether the stage the event names can lead to any action, decided without an API call.
+
+        A stage with no outcome rule, no pool trigger and no warm-up return, in the pipeline of every
+        pool the lead is live in, needs nothing: an accepted unsorted entry's first stage, say. If
+        the lead has moved on since, the event of that move is acted on instead."""
+        pipeline_id, status_id = event.pipeline_id, event.status_id
+        if pipeline_id is None or status_id is None or status_id in (WON, LOST):
+            return True
+        rules = services.settings.handoff.rules if services.handoff is not None else None
+        if rules is not None:
+            warmup = rules.warmup_return
+            if rules.outcome_for(pipeline_id, status_id) is not None:
+                return True
+            if warmup is not None and warmup.pipeline_id == pipeline_id and "stage" in warmup.on:
+                return True
+        dist = services.distribution
+        if dist is None:
+            return False
+        if dist.pools_for(Arrival("lead", str(lead_id), pipeline_id, status_id)):
+            return True
+        pipelines = {pool.name: pool.trigger.pipeline_id for pool in dist.pools}
+        live = dist.live_pools(lead_id)
+        return any(name in pipelines and pipelines[name] != pipeline_id for name in live)
 
     # -- activity -----------------------------------------------------------------------------
 

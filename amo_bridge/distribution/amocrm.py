@@ -125,10 +125,19 @@ class AmoAssignmentPort:
         with translated(f"lead {lead_id}"):
             self._client.leads.set_responsible(lead_id, user_id)
 
-    def move_related(self, lead_id: int, user_id: int) -> None:
-        lead = self._lead(lead_id, with_=("contacts",))
+    def move_related(
+        self,
+        lead_id: int,
+        user_id: int,
+        *,
+        contact_ids: Sequence[int] | None = None,
+        company_ids: Sequence[int] | None = None,
+    ) -> None:
+        if contact_ids is None or company_ids is None:
+            lead = self._lead(lead_id, with_=("contacts",))
+            contact_ids, company_ids = lead.contact_ids, lead.company_ids
         with translated(f"contacts of lead {lead_id}"):
-            contacts = list(self._client.contacts.list(ids=lead.contact_ids)) if lead.contact_ids else []
+            contacts = list(self._client.contacts.list(ids=contact_ids)) if contact_ids else []
             changes = [
                 {"id": c.id, "responsible_user_id": user_id}
                 for c in contacts
@@ -136,9 +145,9 @@ class AmoAssignmentPort:
             ]
             for chunk in _chunks(changes):
                 self._client.contacts.update_many(chunk)
-        if lead.company_ids:
+        if company_ids:
             with translated(f"company of lead {lead_id}"):
-                companies = list(self._client.companies.list(ids=lead.company_ids))
+                companies = list(self._client.companies.list(ids=company_ids))
                 changes = [
                     {"id": c.id, "responsible_user_id": user_id}
                     for c in companies

@@ -104,16 +104,24 @@ class FakeAmo:
             self._user(user_id)
             lead.responsible_user_id = user_id
 
-    def move_related(self, lead_id: int, user_id: int) -> None:
+    def move_related(
+        self,
+        lead_id: int,
+        user_id: int,
+        *,
+        contact_ids: Sequence[int] | None = None,
+        company_ids: Sequence[int] | None = None,
+    ) -> None:
         with self._lock:
             self._enter("move_related", lead_id, user_id)
             lead = self.leads.get(lead_id)
             if lead is None:
                 raise EntityGone(f"lead {lead_id} not found")
-            for contact in lead.contact_ids:
+            for contact in lead.contact_ids if contact_ids is None else contact_ids:
                 self.contacts[contact] = user_id
-            if lead.company_id is not None:
-                self.companies[lead.company_id] = user_id
+            companies = () if lead.company_id is None else (lead.company_id,)
+            for company in companies if company_ids is None else company_ids:
+                self.companies[company] = user_id
             for task in self.tasks:
                 if task.entity_id == lead_id and not task.is_completed:
                     task.responsible_user_id = user_id

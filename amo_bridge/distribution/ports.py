@@ -48,8 +48,18 @@ class AssignmentPort(Protocol):
         """``PATCH /api/v4/leads`` with ``responsible_user_id``."""
         ...
 
-    def move_related(self, lead_id: int, user_id: int) -> None:
-        """Give the lead's contacts, its company and its open tasks to ``user_id``."""
+    def move_related(
+        self,
+        lead_id: int,
+        user_id: int,
+        *,
+        contact_ids: Sequence[int] | None = None,
+        company_ids: Sequence[int] | None = None,
+    ) -> None:
+        """Give the lead's contacts, its company and its open tasks to ``user_id``.
+
+        ``contact_ids``/``company_ids``: the lead's links when the caller has just read them (an
+        unsorted entry being accepted), so the adapter need not read the lead again."""
         ...
 
     def create_task(self, lead_id: int, user_id: int, text: str, complete_till: int, key: str) -> None:

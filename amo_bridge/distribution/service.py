@@ -443,12 +443,17 @@ class DistributionService:
     def _perform(self, pool: Pool | None, arrival: Arrival, row: Any, user_id: int, note: str | None) -> int:
         lead_id = int(row.lead_id) if row.lead_id is not None else None
         # An unsorted entry is accepted (SLA reassignments find it accepted already: a lead by now).
+        # Its links are the entry's, read just before the decision: no need to read the lead again.
+        links: dict[str, Any] = {}
         if (arrival.entity_type == "unsorted" and row.reason != "sla") or lead_id is None:
             lead_id = self.port.accept_unsorted(arrival.entity_id, user_id, None)
+            if arrival.entity_type == "unsorted":
+                companies = () if arrival.company_id is None else (arrival.company_id,)
+                links = {"contact_ids": arrival.contact_ids, "company_ids": companies}
         else:
             self.port.set_responsible(lead_id, user_id)
         if pool is None or pool.move_related:
-            self.port.move_related(lead_id, user_id)
+            self.port.move_related(lead_id, user_id, **links)
         if pool is not None and pool.first_task_minutes:
             now = self.clock.now()
             minutes = pool.first_task_minutes
@@ -590,6 +595,11 @@ class DistributionService:
         return self.store.run_in_transaction(work)
 
     # -- episodes and pauses ----------------------------------------------------------------
+
+    def live_pools(self, lead_id: int) -> set[str]:
+        """The pools in which the lead has an episode that is not closed yet."""
+        with self.store.read() as conn:
+            return {row.pool for row in repo.assignments_of_lead(conn, lead_id) if row.closed_at is None}
 
     def close_lead(self, lead_id: int, at: float | None = None, *, pools: Sequence[str] | None = None) -> int:
         """The lead was won, lost or left the pool: its episode ends in ``pools`` (default: every pool)."""

@@ -80,7 +80,7 @@ class AmoHandoffPort:
     def accept_unsorted(self, uid: str, user_id: int) -> None:
         self._client.unsorted.accept(uid, user_id=user_id)
 
-    def open_leads_of(self, keys: ClientKeys) -> list[OpenLead]:
+    def open_leads_of(self, keys: ClientKeys, *, exclude_lead_id: int | None = None) -> list[OpenLead]:
         contacts: dict[int, Contact] = {}
         for query in _queries(keys):
             for contact in self._client.contacts.list(query=query, with_=("leads",)):
@@ -95,6 +95,7 @@ class AmoHandoffPort:
             company = self._client.companies.get(keys.company_id, with_=("leads",))
             for lead_id in company.lead_ids:
                 lead_keys.setdefault(lead_id, ClientKeys(company_id=company.id))
+        lead_keys.pop(exclude_lead_id or -1, None)  # a new client's only lead is its own: no read
         if not lead_keys:
             return []
         leads: Iterable[Lead] = self._client.leads.list(ids=sorted(lead_keys))

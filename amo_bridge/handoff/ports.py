@@ -29,5 +29,6 @@ class HandoffPort(Protocol):
 
     def accept_unsorted(self, uid: str, user_id: int) -> None: ...
 
-    def open_leads_of(self, keys: ClientKeys) -> list[OpenLead]:
-        """Live and closed leads of contacts/companies matching any of ``keys``."""
+    def open_leads_of(self, keys: ClientKeys, *, exclude_lead_id: int | None = None) -> list[OpenLead]:
+        """Live and closed leads of contacts/companies matching any of ``keys``, except
+        ``exclude_lead_id`` (the new entry's own lead)."""

@@ -84,7 +84,7 @@ class HandoffService:
             return None
         live = find_duplicate(
             entry.keys,
-            self._port.open_leads_of(entry.keys),
+            self._port.open_leads_of(entry.keys, exclude_lead_id=entry.lead_id),
             match=self._rules.duplicates.match,
             exclude_lead_id=entry.lead_id,
         )

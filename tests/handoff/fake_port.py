@@ -83,7 +83,7 @@ class FakePort:
         self._call("accept_unsorted")
         self.accepted.append((uid, user_id))
 
-    def open_leads_of(self, keys: ClientKeys) -> list[OpenLead]:
+    def open_leads_of(self, keys: ClientKeys, *, exclude_lead_id: int | None = None) -> list[OpenLead]:
         self._call("open_leads_of")
         return [
             OpenLead(
@@ -95,7 +95,10 @@ class FakePort:
                 lead.keys,
             )
             for lead in self.leads.values()
-            if lead.keys.phones & keys.phones
-            or lead.keys.emails & keys.emails
-            or (keys.company_id is not None and lead.keys.company_id == keys.company_id)
+            if lead.lead_id != exclude_lead_id
+            and (
+                lead.keys.phones & keys.phones
+                or lead.keys.emails & keys.emails
+                or (keys.company_id is not None and lead.keys.company_id == keys.company_id)
+            )
         ]
