@@ -5,10 +5,11 @@ worker runs the handlers, which act on the sandbox through the API client under 
 Latency is from the moment the unsorted entry is created in the sandbox to the moment the
 assignment's amoCRM writes are done (accepted, contacts moved, first-contact task created).
 
-Measured (2 shared cores, SQLite): a burst of 60 leads at 7 arrivals/s: p50 45.9 s, p95 84.9 s (the
-queue drains at about 0.65 leads/s: each arrival costs about 12 API calls under the 7 rps budget);
-20 leads at 0.5/s: p50 2.7 s, p95 6.6 s with the client at 7 rps (the sandbox's strict rolling window
-answers some calls 429, each retried a second later), p50 1.9 s, p95 1.9 s with the client at 6 rps.
+Each arrival of a new client costs 7 amoCRM calls (entry, contacts with leads, duplicate search,
+accept, contacts to move, open tasks, first-contact task); the limiter sends up to 7 at once when
+the budget is free and at most 7 in any 1.08 s. So arrivals up to about 0.8/s are served within a
+few round trips each, and a burst faster than that queues and drains at about 0.93 arrivals/s:
+amoCRM's budget, not ours, sets that ceiling. Figures: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def measure(
         )
         worker = threading.Thread(target=rig.worker.run, kwargs={"install_signals": False}, daemon=True)
         worker.start()
+        rig.sandbox.admin.clear_requests()
         created: dict[str, float] = {}
         try:
             start = time.monotonic()
@@ -75,6 +77,7 @@ def measure(
                     ).all()
                 applied = {str(r.entity_id): float(r.applied_at) for r in rows if str(r.entity_id) in created}
                 time.sleep(0.2)
+            requests = len(rig.sandbox.admin.requests())
         finally:
             rig.close()
             worker.join(timeout=10)
@@ -87,6 +90,7 @@ def measure(
         "arrival_rps": arrival_rps,
         "api_rps": api_rps,
         "client_rps": client_rps or api_rps,
+        "api_calls_per_arrival": round(requests / leads, 2),
         "p50_s": round(statistics.median(latencies), 3) if latencies else None,
         "p95_s": round(_percentile(latencies, 0.95), 3) if latencies else None,
         "max_s": round(max(latencies), 3) if latencies else None,
@@ -94,9 +98,9 @@ def measure(
 
 
 def run() -> list[dict[str, object]]:
-    # A burst at 7 arrivals/s (more than the API budget serves: it queues), a steady 0.5/s, and the
-    # same with the client held at 6 rps under the sandbox's strict 7 rps window (no 429 retries).
-    return [measure(60, 7.0), measure(20, 0.5), measure(20, 0.5, client_rps=6)]
+    # Steady arrivals well inside the API budget and close to its ceiling, then a burst at 7 arrivals/s
+    # (far above what 7 requests/second can serve: it queues).
+    return [measure(20, 0.5), measure(30, 0.8), measure(60, 7.0)]
 
 
 if __name__ == "__main__":
