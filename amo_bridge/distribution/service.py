@@ -37,6 +37,7 @@ from amo_bridge.distribution.calendar import WorkCalendar
 from amo_bridge.distribution.engine import DEFAULT_RETRY_SECONDS, Facts, decide
 from amo_bridge.distribution.fairness import LaneState, refund
 from amo_bridge.distribution.model import (
+    CHOICE_ENTITIES,
     ON_DUTY_LANE,
     Arrival,
     Decision,
@@ -49,8 +50,6 @@ from amo_bridge.store import Store
 log = logging.getLogger(__name__)
 
 CHARGED_REASONS = ("rotation", "rule", "fallback", "on_duty", "after_hours", "sla")
-# Entities of :meth:`DistributionService.choose`: keys owned by the caller, not amoCRM entities.
-CHOICE_ENTITIES = ("won_deal", "trigger")
 CLAIM_SECONDS = 60.0
 MAX_BACKOFF_SECONDS = 900.0
 
