@@ -13,7 +13,7 @@ from amo_bridge.distribution.calendar import WorkCalendar
 from amo_bridge.distribution.choosers import PoolAccountManagers, PoolTaskChooser, trigger_key
 from amo_bridge.distribution.config import parse_hours
 from amo_bridge.distribution.fake import FakeLead
-from amo_bridge.distribution.model import AfterHours, Arrival, Member, Pool, Trigger
+from amo_bridge.distribution.model import AfterHours, Arrival, Condition, Member, Pool, Rule, Trigger
 from amo_bridge.retention.model import WonDeal
 from amo_bridge.store import Store
 from amo_bridge.store.schema import distribution_assignments, distribution_outbox
@@ -158,9 +158,10 @@ def test_the_linked_lead_is_not_decided_again_and_its_close_ends_the_choice(stor
 
 
 def test_account_manager_chooser_over_the_pool(store: Store) -> None:
-    service, _, _ = make_service(store, [l3_pool(1, 2)])
+    service, amo, _ = make_service(store, [l3_pool(1, 2)])
     chooser = PoolAccountManagers(service, "L3")
-    first = chooser.choose_account_manager(won(1))
+    first = chooser.choose_account_manager(won(1, contacts=(700,), company=5))
+    assert amo.calls == []  # the job's own stickiness came first: no second lookup of the client
     assert chooser.choose_account_manager(won(1)) == first  # a re-run: the same member
     assert chooser.choose_account_manager(won(2)) != first  # the next client: the rotation's turn
     chooser.lead_created(won(1), 901)
@@ -184,3 +185,12 @@ def test_task_chooser_decides_once_per_episode(store: Store) -> None:
     assert [(r.entity_type, r.lead_id, r.state) for r in rows(store)] == [("trigger", 42, "closed")] * 2
     assert trigger_key("r" * 80).startswith("sha256:")
     assert len(trigger_key("r" * 80)) == 64
+
+
+def test_the_pool_s_rules_route_won_deals_by_their_fields(store: Store) -> None:
+    vip = Rule("vip", (Condition("field", "Gold", 501),), (Member(3),))
+    service, _, _ = make_service(store, [l3_pool(1, 2, rules=(vip,))])
+    chooser = PoolAccountManagers(service, "L3")
+    gold = WonDeal(1, "Acme", 7002, 11, 1, custom_fields={501: [{"value": "Gold"}]})
+    assert chooser.choose_account_manager(gold) == 3
+    assert rows(store)[0].reason == "rule"

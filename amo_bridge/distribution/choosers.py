@@ -37,15 +37,17 @@ def _fields(values: Mapping[int, object]) -> dict[int, tuple[str, ...]]:
 
 
 def won_deal_arrival(deal: WonDeal) -> Arrival:
-    """A new client to give an account manager: the pool's rules see the won deal's fields, its
-    stickiness the client's contacts and company."""
+    """A new client to give an account manager; the pool's routing rules see the won deal's fields.
+
+    Without the client's contacts and company: the retention job asks the pool only when the client
+    has no account manager (its own stickiness read the same contacts and leads a moment before), so
+    the pool's stickiness lookup would cost two more requests per deal to find nothing.
+    """
     return Arrival(
         entity_type="won_deal",
         entity_id=str(deal.lead_id),
         pipeline_id=deal.pipeline_id,
         fields=_fields(deal.custom_fields),
-        contact_ids=deal.contact_ids,
-        company_id=deal.company_id,
     )
 
 
