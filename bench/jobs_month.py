@@ -2,7 +2,8 @@
 
     python -m bench.jobs_month [DATABASE_URL]   (or: python -m bench jobs_month)
 
-Prints won deals vs retention leads, trigger episodes vs tasks, and amoCRM calls per won deal.
+Prints won deals vs retention leads, trigger episodes vs tasks, amoCRM calls per won deal, and the
+distributor's choices (the L3 pool's account managers, the trainers' pool's trigger tasks).
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.jobs_simulation import simulate
+from tests.jobs_simulation import Figures, simulate
+
+
+def _ok(f: Figures) -> bool:
+    """Every won deal has one retention lead and one pool choice; every episode one task and choice."""
+    return (
+        f.retention_leads == f.won_deals == f.manager_choices == f.linked_choices
+        and f.trigger_tasks == f.trigger_episodes == f.trainer_choices
+    )
 
 
 def run() -> list[dict[str, Any]]:
@@ -34,7 +43,10 @@ def run() -> list[dict[str, Any]]:
                 "trigger episodes": f.trigger_episodes,
                 "trigger tasks": f.trigger_tasks,
                 "port calls per won deal": round(f.calls_per_won_deal, 2),
-                "ok": f.retention_leads == f.won_deals and f.trigger_tasks == f.trigger_episodes,
+                "L3 choices (tied to their lead)": f"{f.manager_choices} ({f.linked_choices})",
+                "clients per account manager": ",".join(f"{v}" for _, v in sorted(f.managers.items())),
+                "trainers' pool choices": f.trainer_choices,
+                "ok": _ok(f),
                 "seconds": round(time.perf_counter() - started, 1),
             }
         ]
@@ -48,10 +60,7 @@ def main() -> None:
         figures = simulate(url, days=30)
         print(figures.report())
         print(f"simulated in {time.perf_counter() - started:.1f}s")
-        ok = (
-            figures.retention_leads == figures.won_deals and figures.trigger_tasks == figures.trigger_episodes
-        )
-        sys.exit(0 if ok else 1)
+        sys.exit(0 if _ok(figures) else 1)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 The sandbox's scenario plays 30 working days (free-for-all: its people win and lose deals themselves,
 retention clients buy again or miss sessions); ``won_to_retention`` runs every two hours and
 ``triggers`` (rule: missed sessions >= 3) every morning, through the real API client and the
-production adapters. Won deals are counted in the sandbox (closed since the first run's look-back),
+production adapters and the distributor's L3 pool (``process_ports``, as ``amo-bridge scheduler``
+wires them). Won deals are counted in the sandbox (closed since the first run's look-back),
 retention leads by their ``won-<id>`` reference tag, trigger episodes from the sandbox's ground truth
 alone; API requests from the sandbox's request log (429 answers included).
 """
@@ -14,10 +15,12 @@ import logging
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from tests.jobs_sandbox import (
+    account_manager_choices,
     expected_episodes,
     missed_sessions_now,
     play_with_jobs,
@@ -56,6 +59,14 @@ def run(
             trigger_runs = [n for job, _, n in h.run_requests if job == "triggers"]
             statuses = sorted({r.status for r in h.results})
             throttled = sum(1 for r in h.api_requests() if r.get("status") == 429)
+            chosen = account_manager_choices(h)
+            reasons = Counter(reason for _, _, reason in chosen.values())
+            per_manager = Counter(manager for manager, _, _ in chosen.values())
+            tied = sum(
+                1
+                for won_id, (_, lead_id, _) in chosen.items()
+                if [lead_id] == [x["id"] for x in made.get(won_id, [])]
+            )
         elapsed = time.perf_counter() - started
     return [
         {
@@ -66,6 +77,9 @@ def run(
             "deals with one lead": sum(1 for v in made.values() if len(v) == 1),
             "trigger episodes (truth)": episodes,
             "trigger tasks": tasks,
+            "L3 pool choices (tied to their lead)": f"{len(chosen)} ({tied})",
+            "L3 reasons": ",".join(f"{k} {v}" for k, v in sorted(reasons.items())),
+            "clients per account manager (L3)": ",".join(str(v) for _, v in sorted(per_manager.items())),
             "API req per won deal": round(per_deal, 2),
             "API req per deal beyond an idle run": round(marginal, 2),
             "idle retention run (req)": round(idle_cost, 2),
@@ -73,7 +87,7 @@ def run(
             "trigger run (req, mean)": round(sum(trigger_runs) / len(trigger_runs), 1) if trigger_runs else 0,
             "429 answers": throttled,
             "run statuses": ",".join(statuses),
-            "ok": won == leads and tasks == episodes,
+            "ok": won == leads and tasks == episodes and tied == len(chosen) > 0,
             "seconds": round(elapsed, 1),
         }
     ]

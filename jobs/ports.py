@@ -10,12 +10,15 @@ to work.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from amo_bridge.api import AmoClient
+from amo_bridge.app_services import Services
 from amo_bridge.config import Settings
+from amo_bridge.distribution.choosers import PoolAccountManagers, PoolTaskChooser
 from amo_bridge.errors import AmoBridgeError, ConfigError, NotBuiltYet
 from amo_bridge.kpi.amocrm import KpiPorts, kpi_ports
 from amo_bridge.retention.amocrm import AmoRetentionPort
@@ -26,6 +29,8 @@ from amo_bridge.triggers.port import PoolChooser, TriggerPort
 from amo_bridge.triggers.source import load_rules
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 class PortUnavailable(AmoBridgeError):
@@ -63,8 +68,9 @@ def production_ports(
 
     The seam for the distributor: ``account_managers`` is the L3 pool
     (:class:`~amo_bridge.retention.port.AccountManagerChooser`), ``pools`` and ``pool_names`` the named
-    pools of trigger rules. Until the distributor passes them, a client without an account manager
-    gets ``RETENTION_DEFAULT_MANAGER_ID`` and rules naming a pool are reported and skipped.
+    pools of trigger rules (:func:`process_ports` passes them). Without them a client without an
+    account manager gets ``RETENTION_DEFAULT_MANAGER_ID`` and rules naming a pool are reported and
+    skipped.
 
     Without API settings every port is missing and the jobs fail with the configuration problem.
     """
@@ -88,4 +94,27 @@ def production_ports(
     kpi = kpi_ports(client, settings.kpi.reported_fields)
     return Ports(
         retention=retention, account_managers=account_managers, triggers=triggers, pools=pools, kpi=kpi
+    )
+
+
+def process_ports(settings: Settings, store: Store, services: Services) -> Ports:
+    """The ports of ``amo-bridge run`` and ``amo-bridge scheduler``: :func:`production_ports` over the
+    process's services (one API client, one distributor), the distributor choosing when it is on:
+    new clients' account managers in the retention pool (``RETENTION_POOL``, see
+    :meth:`~amo_bridge.config.Settings.retention_pool`) and trigger tasks in the pools rules name."""
+    distributor = services.distribution
+    if distributor is None:
+        log.info("jobs: distribution is off (%s): no pools", services.missing.get("distribution", "?"))
+        return production_ports(settings, store, client=services.client)
+    pool = settings.retention_pool()
+    if pool is None:
+        log.info("won_to_retention: no retention pool (RETENTION_POOL unset, no single pool in the pipeline)")
+    tasks = PoolTaskChooser(distributor)
+    return production_ports(
+        settings,
+        store,
+        client=services.client,
+        account_managers=PoolAccountManagers(distributor, pool) if pool is not None else None,
+        pools=tasks,
+        pool_names=tasks.names,
     )

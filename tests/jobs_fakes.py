@@ -181,13 +181,19 @@ class FixedChooser:
     def __init__(self, user_id: int | None) -> None:
         self.user_id = user_id
         self.calls = 0
+        self.linked: dict[int, int] = {}
+        self.keys: list[str] = []
 
     def choose_account_manager(self, deal: WonDeal) -> int | None:
         self.calls += 1
         return self.user_id
 
-    def choose_from_pool(self, pool: str, lead: LeadFacts) -> int | None:
+    def lead_created(self, deal: WonDeal, lead_id: int) -> None:
+        self.linked[deal.lead_id] = lead_id
+
+    def choose_from_pool(self, pool: str, lead: LeadFacts, key: str) -> int | None:
         self.calls += 1
+        self.keys.append(key)
         return self.user_id
 
 

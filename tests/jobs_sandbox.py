@@ -3,7 +3,9 @@
 The scenario (free-for-all: the sandbox's people qualify, win and lose deals themselves) runs on a
 ``FakeClock`` shared by the sandbox, the API client and the jobs; ``won_to_retention`` runs every two
 hours and ``triggers`` every morning at 08:00 (account time), interleaved with the scenario's actions.
-Expected trigger episodes are computed independently from the sandbox's ground truth.
+The jobs get their ports as ``amo-bridge scheduler`` does (``process_ports``): the distributor's L3
+pool (the account managers, ``pipeline`` trigger on the retention pipeline) gives new clients their
+account manager. Expected trigger episodes are computed independently from the sandbox's ground truth.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+
 from amo_bridge.api import AmoClient
+from amo_bridge.app_services import Services
 from amo_bridge.clock import FakeClock
 from amo_bridge.config import Settings, load_settings
 from amo_bridge.sandbox import SandboxServer
 from amo_bridge.sandbox import seed as S
 from amo_bridge.sandbox.scenario import ScenarioConfig, play
 from amo_bridge.store import Store
-from jobs.ports import production_ports
+from amo_bridge.store.schema import distribution_assignments
+from jobs.ports import process_ports
 from jobs.registry import load_builtin_jobs
 from jobs.runner import Runner, RunResult
 
@@ -54,6 +60,7 @@ class Harness:
     settings: Settings
     client: AmoClient
     runner: Runner
+    services: Services
     manager_id: int
     started_at: float
     results: list[RunResult] = field(default_factory=list)
@@ -90,6 +97,7 @@ def sandbox_jobs(
     server = SandboxServer(seed=seed, clock=clock, **{**options, **sandbox_options})
     with server:
         managers = S.users_of(server.state, S.GROUP_ACCOUNT_MANAGERS)
+        l3_pool = f"L3 = pipeline {S.PIPELINE_RETENTION} : {','.join(map(str, managers))}"
         settings = load_settings(
             {
                 "AMO_BASE_URL": server.url,
@@ -100,6 +108,8 @@ def sandbox_jobs(
                 "RETENTION_DEFAULT_MANAGER_ID": str(managers[0]),
                 "RETENTION_MANAGER_GROUP_ID": str(S.GROUP_ACCOUNT_MANAGERS),
                 "RETENTION_FIRST_CALL_TEXT": f"{FIRST_CALL}: знакомство",
+                "DISTRIBUTION_ENABLED": "true",
+                "DISTRIBUTION_POOLS": l3_pool,
                 "TRIGGER_RULES": RULES,
                 "AMO_RATE_LIMIT": "6",  # a little under the sandbox's 7 per second
                 **(env or {}),
@@ -108,15 +118,16 @@ def sandbox_jobs(
         store = Store(db_url, clock=clock)
         store.upgrade()
         client = AmoClient.from_settings(settings, store, clock=clock)
+        services = Services.from_settings(settings, store, clock=clock, client=client)
         runner = Runner(
             store,
             settings,
-            production_ports(settings, store, client=client),
+            process_ports(settings, store, services),
             clock=clock,
             registry=load_builtin_jobs(),
         )
         try:
-            yield Harness(server, clock, store, settings, client, runner, managers[0], clock.now())
+            yield Harness(server, clock, store, settings, client, runner, services, managers[0], clock.now())
         finally:
             client.close()
             store.dispose()
@@ -245,3 +256,11 @@ def missed_sessions_now(h: Harness) -> dict[int, int]:
             if cf["field_id"] == S.CF_MISSED_SESSIONS and cf["values"]:
                 out[lead["id"]] = int(float(cf["values"][0]["value"]))
     return out
+
+
+def account_manager_choices(h: Harness) -> dict[int, tuple[int, int | None, str]]:
+    """won lead id -> (account manager, retention lead, reason) as the L3 pool recorded its choices."""
+    a = distribution_assignments
+    with h.store.read() as conn:
+        rows = conn.execute(sa.select(a).where(a.c.pool == "L3", a.c.entity_type == "won_deal"))
+        return {int(r.entity_id): (int(r.user_id), r.lead_id, str(r.reason)) for r in rows}

@@ -2,13 +2,16 @@
 
 Deals are won at random times; won_to_retention runs every two hours and now and then "dies" right
 after creating a retention lead (the run's end is never recorded); the trigger job runs every
-morning while gym members miss and attend sessions.
+morning while gym members miss and attend sessions. The distributor chooses (a real
+``DistributionService`` on the same store): the L3 pool the account managers, the "trainers" pool the
+trigger tasks' responsible.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -16,20 +19,25 @@ from zoneinfo import ZoneInfo
 import jobs.retention as retention_job
 from amo_bridge.clock import FakeClock
 from amo_bridge.config import load_settings
+from amo_bridge.distribution.choosers import PoolAccountManagers, PoolTaskChooser
+from amo_bridge.distribution.model import Member, Pool, Trigger
 from amo_bridge.store import Store
+from amo_bridge.store.schema import distribution_assignments
 from amo_bridge.triggers.evaluate import LeadFacts
 from amo_bridge.triggers.ledger import EpisodeLedger
 from jobs.history import RunHistory
 from jobs.ports import Ports
 from jobs.registry import load_builtin_jobs
 from jobs.runner import Runner
-from tests.jobs_fakes import FakeAmo, FakeLead, FakeRetentionPort, FakeTriggerPort, FixedChooser
+from tests.distribution_helpers import make_service
+from tests.jobs_fakes import FakeAmo, FakeLead, FakeRetentionPort, FakeTriggerPort
 from tests.test_triggers_job import CATALOG, GYM, RULES, SESSIONS
 
 MSK = ZoneInfo("Europe/Moscow")
 START = datetime(2026, 2, 2, 0, 0, tzinfo=MSK).timestamp()
 HOUR = 3600
 SALES, RETENTION = 3001, 3003
+ACCOUNT_MANAGERS, TRAINERS = (21, 22, 23), (41, 42)
 
 
 class Crash(BaseException):
@@ -50,6 +58,10 @@ class Figures:
     trigger_tasks: int
     retention_calls: int
     listing_calls: int
+    manager_choices: int  # the L3 pool's recorded choices (one per won deal, even across crashes)
+    linked_choices: int  # of those, tied to their retention lead
+    managers: dict[int, int]  # account manager -> new clients
+    trainer_choices: int  # the trainers' pool's choices of trigger tasks' responsible
 
     @property
     def calls_per_won_deal(self) -> float:
@@ -65,7 +77,10 @@ class Figures:
             f" ({self.crashes} crashes injected, {self.abandoned_runs} runs abandoned);"
             f" {self.trigger_episodes} trigger episodes -> {self.trigger_tasks} tasks;"
             f" {self.calls_per_won_deal:.2f} amoCRM calls per won deal"
-            f" ({self.item_calls_per_won_deal:.2f} per deal + listings)"
+            f" ({self.item_calls_per_won_deal:.2f} per deal + listings);"
+            f" L3 pool: {self.manager_choices} choices ({self.linked_choices} tied to their lead),"
+            f" clients per account manager {dict(sorted(self.managers.items()))};"
+            f" trainers' pool: {self.trainer_choices} choices"
         )
 
 
@@ -88,7 +103,13 @@ def simulate(
             "TRIGGER_RULES": RULES,
         }
     )
-    ports = Ports(retention_port, FixedChooser(21), trigger_port, FixedChooser(41))
+    pools = [
+        Pool("L3", Trigger("pipeline", RETENTION), tuple(map(Member, ACCOUNT_MANAGERS))),
+        Pool("trainers", Trigger("pipeline", GYM), tuple(map(Member, TRAINERS))),
+    ]
+    distributor, _, _ = make_service(store, pools, clock=clock)
+    account_managers = PoolAccountManagers(distributor, "L3")
+    ports = Ports(retention_port, account_managers, trigger_port, PoolTaskChooser(distributor))
     runner = Runner(store, settings, ports, registry=load_builtin_jobs(), clock=clock)
 
     crashes = 0
@@ -140,6 +161,9 @@ def simulate(
     leads = retention_port.retention_leads(RETENTION)
     lead_ids = {lead.id for lead in leads}
     history = RunHistory(store).list("won_to_retention", limit=100_000)
+    with store.read() as conn:
+        choices = list(conn.execute(distribution_assignments.select()))
+    chosen = [row for row in choices if row.entity_type == "won_deal"]
     figures = Figures(
         days=days,
         won_deals=won,
@@ -153,6 +177,10 @@ def simulate(
         trigger_tasks=sum(len(trigger_port.tasks_for(lead_id)) for lead_id in gym),
         retention_calls=retention_calls,
         listing_calls=listing_calls,
+        manager_choices=len(chosen),
+        linked_choices=sum(1 for row in chosen if row.lead_id in lead_ids),
+        managers=dict(Counter(int(row.user_id) for row in chosen)),
+        trainer_choices=sum(1 for row in choices if row.pool == "trainers"),
     )
     store.dispose()
     return figures

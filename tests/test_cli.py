@@ -83,3 +83,10 @@ def test_db_upgrade_and_current(tmp_path: Path) -> None:
     assert current.returncode == 0
     lines = dict(line.split(":", 1) for line in current.stdout.splitlines())
     assert lines["current"].strip() == lines["head"].strip() != "empty"
+
+
+def test_check_config_reports_a_retention_pool_that_is_not_configured(tmp_path: Path) -> None:
+    env = {"DISTRIBUTION_POOLS": "L3 = pipeline 7003 : 301", "RETENTION_POOL": "L4"}
+    result = run("check-config", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "RETENTION_POOL='L4': expected a pool named in DISTRIBUTION_POOLS (L3)" in result.stderr

@@ -128,3 +128,28 @@ def test_example_env_documents_every_variable_and_loads() -> None:
         before = text.split(f"\n{name}=")[0].rstrip().splitlines()[-1]
         assert before.startswith("#"), f"{name} has no comment above it"
     load_settings({}, example)  # the example values are valid
+
+
+def test_retention_pool_is_explicit_or_the_one_pool_in_the_retention_pipeline() -> None:
+    pools = "L2 = status 7002/41 : 201 ; L3 = pipeline 7003 : 301,302"
+    assert (
+        load_settings({"DISTRIBUTION_POOLS": pools, "RETENTION_PIPELINE_ID": "7003"}).retention_pool() == "L3"
+    )
+    assert load_settings({"DISTRIBUTION_POOLS": pools, "RETENTION_POOL": "L2"}).retention_pool() == "L2"
+    assert (
+        load_settings({"DISTRIBUTION_POOLS": pools, "RETENTION_PIPELINE_ID": "7009"}).retention_pool() is None
+    )
+    two = pools + " ; L3b = status 7003/45 : 303"
+    assert (
+        load_settings({"DISTRIBUTION_POOLS": two, "RETENTION_PIPELINE_ID": "7003"}).retention_pool() is None
+    )
+    assert load_settings({"DISTRIBUTION_POOLS": pools}).retention_pool() is None
+
+
+def test_retention_pool_must_name_a_configured_pool() -> None:
+    problems = problems_of({"DISTRIBUTION_POOLS": "L3 = pipeline 7003 : 301", "RETENTION_POOL": "L4"})
+    assert problems == {
+        "RETENTION_POOL": "RETENTION_POOL='L4': expected a pool named in DISTRIBUTION_POOLS (L3)"
+    }
+    assert "none configured" in problems_of({"RETENTION_POOL": "L3"})["RETENTION_POOL"]
+    assert "a pool name" in problems_of({"RETENTION_POOL": "3 pool"})["RETENTION_POOL"]

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from amo_bridge.cli.main import cli
 from amo_bridge.clock import FakeClock
 from amo_bridge.distribution import repository as repo
+from amo_bridge.distribution.model import Arrival
 from amo_bridge.store import Store
 from tests.distribution_helpers import l1_pool, make_service, seed_unsorted, unsorted_arrival
 
@@ -67,3 +68,16 @@ def test_simulate_prints_fairness_figures() -> None:
     assert float(deviation.split(":")[1].split()[0]) < 1
     bad = CliRunner().invoke(cli, ["distribution", "simulate", "--members", "x"])
     assert bad.exit_code == 2
+
+
+def test_explain_shows_a_choice_by_won_deal_and_by_its_retention_lead(tmp_path: Path) -> None:
+    (tmp_path / "none.env").write_text("", encoding="utf-8")
+    store = Store(env(tmp_path)["DATABASE_URL"], clock=FakeClock())
+    store.upgrade()
+    service, _, _ = make_service(store, [l1_pool(1, 2)])
+    service.choose("L1", Arrival("won_deal", "77", 7002))
+    service.link_lead("won_deal", "77", 901)
+    for key in ("77", "901"):
+        code, out = invoke(tmp_path, "distribution", "explain", key)
+        assert code == 0, out
+        assert "pool L1 episode 1#0 (won deal 77, lead 901): user 1 (rotation) state active" in out

@@ -11,7 +11,7 @@ from amo_bridge.retention.model import RetentionLeadDraft, TaskDraft
 from amo_bridge.sandbox import seed as S
 from amo_bridge.triggers.amocrm import AmoTriggerPort, FactNeeds, needs_of
 from amo_bridge.triggers.parse import check_rules
-from jobs.ports import Ports, PortUnavailable, production_ports
+from jobs.ports import Ports, PortUnavailable, process_ports, production_ports
 from tests.jobs_sandbox import Harness, sandbox_jobs
 
 WON = 142
@@ -242,3 +242,24 @@ def test_trigger_actions(h: Harness) -> None:
     port.add_note(lead_id, "Правило сработало")
     port.move_lead(lead_id, S.PIPELINE_RETENTION, S.ST_RT_SLEEPING)
     assert h.server.state.leads[lead_id]["status_id"] == S.ST_RT_SLEEPING
+
+
+def test_process_ports_plug_in_the_distributor_s_pools(h: Harness) -> None:
+    from amo_bridge.app_services import Services
+    from amo_bridge.config import load_settings
+    from amo_bridge.distribution.choosers import PoolAccountManagers, PoolTaskChooser
+
+    wired = process_ports(h.settings, h.store, h.services)
+    assert isinstance(wired.account_managers, PoolAccountManagers)
+    assert wired.account_managers.pool == "L3"  # the one pool in RETENTION_PIPELINE_ID
+    assert wired.account_managers.service is h.services.distribution  # the process's distributor
+    assert isinstance(wired.pools, PoolTaskChooser)
+    assert wired.triggers is not None
+    assert wired.triggers.catalog().pools == frozenset({"L3"})  # rules may name it
+
+    api = {"AMO_BASE_URL": h.server.url, "AMO_LONG_LIVED_TOKEN": str(h.server.token)}
+    off = load_settings({**api, "DISTRIBUTION_POOLS": "L3 = pipeline 7003 : 1"})  # DISTRIBUTION_ENABLED off
+    services = Services.from_settings(off, h.store, client=h.client)
+    plain = process_ports(off, h.store, services)
+    assert (plain.account_managers, plain.pools) == (None, None)
+    assert plain.retention is not None

@@ -21,6 +21,11 @@ def test_a_week_of_jobs_keeps_the_books_straight(db_url: str) -> None:
     assert figures.abandoned_runs == figures.crashes
     assert figures.run_statuses == {"succeeded", "abandoned"}
     assert figures.trigger_tasks == figures.trigger_episodes > 0
+    # The distributor chose once per won deal and per trigger episode, crashes or not, and fairly.
+    assert figures.manager_choices == figures.linked_choices == figures.won_deals
+    assert max(figures.managers.values()) - min(figures.managers.values()) <= 1
+    assert len(figures.managers) == 3
+    assert figures.trainer_choices == figures.trigger_episodes
     # five calls per deal (account manager, reference lookup, create, task lookup, create task)
     # and a little more for each crash recovered
     assert 5 <= figures.item_calls_per_won_deal < 5 + figures.crashes / figures.won_deals + 0.01

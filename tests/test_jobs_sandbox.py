@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +16,14 @@ from amo_bridge.cli.main import cli
 from amo_bridge.sandbox import seed as S
 from amo_bridge.triggers.ledger import EpisodeLedger
 from jobs.history import RunHistory
-from jobs.ports import production_ports
+from jobs.ports import process_ports
 from jobs.registry import load_builtin_jobs
 from jobs.runner import Runner
 from tests.jobs_sandbox import (
     FIRST_CALL,
     MSK,
     Harness,
+    account_manager_choices,
     expected_episodes,
     missed_sessions_now,
     play_with_jobs,
@@ -57,6 +59,16 @@ def assert_one_retention_lead_each(h: Harness) -> None:
         calls = tasks_of(h, lead["id"], FIRST_CALL)
         assert len(calls) == 1, (won_id, calls)
         assert calls[0]["responsible_user_id"] == lead["responsible_user_id"]
+    # A new client's account manager is the L3 pool's recorded choice, tied to the retention lead;
+    # a client with an account manager keeps them (sticky) and the pool is not asked.
+    chosen = account_manager_choices(h)
+    assert chosen, "the L3 pool chose no account manager"
+    for won_id, (manager, lead_id, _reason) in chosen.items():
+        [lead] = made[won_id]
+        assert (lead["responsible_user_id"], lead["id"]) == (manager, lead_id)
+    rotated = Counter(manager for manager, _, reason in chosen.values() if reason == "rotation")
+    counts = [rotated[manager] for manager in managers]
+    assert max(counts) - min(counts) <= 1  # fair: within one client of each other
 
 
 def test_a_week_on_the_sandbox(db_url: str) -> None:
@@ -81,7 +93,7 @@ def test_a_week_on_the_sandbox(db_url: str) -> None:
         other = Runner(
             h.store,
             h.settings,
-            production_ports(h.settings, h.store, client=h.client),
+            process_ports(h.settings, h.store, h.services),
             clock=h.clock,
             registry=load_builtin_jobs(),
         )

@@ -9,10 +9,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 import jobs.retention as retention_job
 from amo_bridge.clock import FakeClock
 from amo_bridge.config import Settings, load_settings
+from amo_bridge.distribution.choosers import PoolAccountManagers
+from amo_bridge.distribution.model import Member, Pool, Trigger
+from amo_bridge.distribution.service import DistributionService
 from amo_bridge.retention.ledger import HandoffLedger
 from amo_bridge.retention.model import RetentionRule, WonDeal
 from amo_bridge.retention.plan import (
@@ -24,11 +28,13 @@ from amo_bridge.retention.plan import (
 )
 from amo_bridge.retention.service import Outcome, RetentionService
 from amo_bridge.store import Store
+from amo_bridge.store.schema import distribution_assignments
 from amo_bridge.workhours import WorkingHours
 from jobs.history import RunHistory
 from jobs.ports import Ports
 from jobs.registry import load_builtin_jobs
 from jobs.runner import Runner
+from tests.distribution_helpers import make_service
 from tests.jobs_fakes import FakeAmo, FakeLead, FakeRetentionPort, FixedChooser
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -359,3 +365,76 @@ def test_missing_configuration_names_the_variable(db_url: str) -> None:
     assert result.status == "failed"
     assert "RETENTION_PIPELINE_ID" in (result.error or "")
     store.dispose()
+
+
+# --- the distributor's L3 pool -----------------------------------------------------------------------
+
+
+def l3(world: World, *members: int) -> tuple[DistributionService, PoolAccountManagers]:
+    pool = Pool("L3", Trigger("pipeline", RETENTION), tuple(Member(m) for m in members))
+    service, _, _ = make_service(world.store, [pool], clock=world.clock)
+    return service, PoolAccountManagers(service, "L3")
+
+
+def pooled_runner(world: World, chooser: PoolAccountManagers, **env: str) -> Runner:
+    settings = load_settings({**BASE_ENV, **env})
+    ports = Ports(retention=world.port, account_managers=chooser)
+    return Runner(world.store, settings, ports, registry=load_builtin_jobs(), clock=world.clock)
+
+
+def choices(world: World) -> list[tuple[str, int | None, int]]:
+    """The pool's recorded choices of account managers: (won deal, retention lead, manager)."""
+    a = distribution_assignments
+    with world.store.read() as conn:
+        rows = conn.execute(sa.select(a).where(a.c.entity_type == "won_deal").order_by(a.c.id))
+        return [(row.entity_id, row.lead_id, int(row.user_id)) for row in rows]
+
+
+def test_new_clients_get_their_account_manager_from_the_l3_pool(world: World) -> None:
+    _, chooser = l3(world, 21, 22)
+    world.port.managers = {8: 31}  # the client of 1304 has an account manager already
+    for lead_id in (1301, 1302, 1303):
+        world.won(lead_id, contacts=(lead_id,))
+    world.won(1304, contacts=(8,))
+    result = pooled_runner(world, chooser).run("won_to_retention")
+    assert (result.status, result.changed) == ("succeeded", 4)
+    by_won = {lead.won_reference: lead for lead in world.retention_leads()}
+    assert by_won[1304].responsible_user_id == 31  # sticky wins: the pool is not asked
+    managers = [by_won[n].responsible_user_id for n in (1301, 1302, 1303)]
+    assert sorted(managers) in ([21, 21, 22], [21, 22, 22])  # the pool's fair rotation
+    # Each choice is recorded, tied to its retention lead, and matches the task's responsible.
+    assert sorted(choices(world)) == sorted(
+        (str(n), by_won[n].id, by_won[n].responsible_user_id) for n in (1301, 1302, 1303)
+    )
+    for n in (1301, 1302, 1303):
+        [task] = [t for t in world.amo.tasks.values() if t.lead_id == by_won[n].id]
+        assert task.responsible_user_id == by_won[n].responsible_user_id
+
+
+def test_a_rerun_after_a_crash_keeps_the_pool_s_choice(world: World) -> None:
+    service, chooser = l3(world, 21, 22)
+    world.won(1401, contacts=(14,))
+    retention_job.after_lead_created = _crash
+    with pytest.raises(SimulatedCrash):
+        pooled_runner(world, chooser).run("won_to_retention")
+    retention_job.after_lead_created = None
+    [(won_id, linked, chosen)] = choices(world)
+    assert (won_id, linked) == ("1401", None)  # chosen and recorded, the lead not tied yet
+    world.clock.advance(60)
+    service.pause(chosen)  # even with the chosen manager away now, the recorded choice stands
+    recovered = pooled_runner(world, chooser).run("won_to_retention")
+    assert (recovered.status, recovered.changed) == ("succeeded", 1)
+    [lead] = world.retention_leads()
+    assert lead.responsible_user_id == chosen
+    assert choices(world) == [("1401", lead.id, chosen)]  # one decision, now tied to the lead
+
+
+def test_nobody_available_in_the_pool_falls_back_to_the_default(world: World) -> None:
+    service, chooser = l3(world, 21, 22)
+    service.pause(21)
+    service.pause(22)
+    world.won(1301, contacts=(13,))
+    result = pooled_runner(world, chooser, RETENTION_DEFAULT_MANAGER_ID="55").run("won_to_retention")
+    assert (result.status, result.changed) == ("succeeded", 1)
+    assert [lead.responsible_user_id for lead in world.retention_leads()] == [55]
+    assert choices(world) == []

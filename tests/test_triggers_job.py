@@ -8,12 +8,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from amo_bridge.clock import FakeClock
 from amo_bridge.config import load_settings
+from amo_bridge.distribution.choosers import PoolTaskChooser
 from amo_bridge.store import Store
+from amo_bridge.store.schema import distribution_assignments
 from amo_bridge.triggers.evaluate import LeadFacts
 from amo_bridge.triggers.ledger import EpisodeLedger
+from amo_bridge.triggers.port import TriggerTask
 from amo_bridge.triggers.rules import Catalog
 from jobs.history import RunHistory
 from jobs.ports import Ports
@@ -57,7 +61,7 @@ class Gym:
     store: Store
     amo: FakeAmo
     port: FakeTriggerPort
-    pools: FixedChooser
+    pools: FixedChooser | PoolTaskChooser
 
     def run(self, rules: str = RULES, **kwargs: object) -> RunResult:
         settings = load_settings({"TRIGGER_RULES": rules})
@@ -250,3 +254,50 @@ def test_concurrent_engines_fire_each_episode_once(gym: Gym) -> None:
     assert errors == []
     assert [len(gym.tasks(lead_id)) for lead_id in range(20, 40)] == [1] * 20
     assert EpisodeLedger(gym.store).episode_count("missed_sessions") == 20
+
+
+def test_the_pool_key_names_the_rule_s_episode(gym: Gym) -> None:
+    gym.client(50, missed=3)
+    gym.run()
+    gym.port.update(50, fields={SESSIONS: 0})
+    gym.clock.advance(DAY)
+    gym.run()  # cleared
+    gym.port.update(50, fields={SESSIONS: 4})
+    gym.clock.advance(DAY)
+    gym.run()
+    assert gym.pools.keys == ["missed_sessions:50:1", "missed_sessions:50:2"]
+
+
+def test_a_rule_naming_a_distributor_pool_gets_its_members_fairly_once_per_episode(gym: Gym) -> None:
+    from amo_bridge.api.errors import ServerError
+    from amo_bridge.distribution.model import Member, Pool, Trigger
+    from tests.distribution_helpers import make_service
+
+    trainers = Pool("trainers", Trigger("pipeline", GYM), (Member(41), Member(42)))
+    service, _, _ = make_service(gym.store, [trainers], clock=gym.clock)
+    gym.pools = PoolTaskChooser(service)
+    for lead_id in (60, 61):
+        gym.client(lead_id, missed=3)
+    create = gym.port.create_task
+    failures = iter([ServerError("503 from amoCRM")])
+
+    def flaky_create(task: TriggerTask) -> int:
+        if task.lead_id == 61 and (error := next(failures, None)) is not None:
+            raise error
+        return create(task)
+
+    gym.port.create_task = flaky_create  # type: ignore[method-assign]
+    first = gym.run()
+    assert (first.changed, first.failed) == (1, 1)  # lead 61's episode is left pending
+    gym.clock.advance(3600)
+    assert gym.run().changed == 1  # resumed: the pool's choice for that episode is reused
+    responsible = {lead_id: gym.port.tasks_for(lead_id)[0].responsible_user_id for lead_id in (60, 61)}
+    assert sorted(responsible.values()) == [41, 42]
+    with gym.store.read() as conn:
+        a = distribution_assignments
+        rows = list(
+            conn.execute(sa.select(a.c.entity_id, a.c.lead_id, a.c.user_id, a.c.state).order_by(a.c.id))
+        )
+    assert sorted((r.entity_id, r.lead_id, r.user_id, r.state) for r in rows) == [
+        (f"missed_sessions:{lead_id}:1", lead_id, responsible[lead_id], "closed") for lead_id in (60, 61)
+    ]

@@ -10,7 +10,7 @@ import click
 from amo_bridge.cli.context import AppContext, pass_app
 from amo_bridge.distribution import repository as repo
 from amo_bridge.distribution.config import parse_members
-from amo_bridge.distribution.model import Pool
+from amo_bridge.distribution.model import CHOICE_ENTITIES, Pool
 
 
 @click.group()
@@ -100,7 +100,10 @@ def explain(app: AppContext, lead_id: str, as_json: bool) -> None:
     store = app.open_store()
     with store.read() as conn:
         if lead_id.isdigit():
+            # The lead's own decisions and choices tied to it; a won deal's choice of account manager.
             rows = repo.assignments_of_lead(conn, int(lead_id))
+            known = {r.id for r in rows}
+            rows += [r for r in repo.assignments_of_entity(conn, "won_deal", lead_id) if r.id not in known]
         else:
             rows = repo.assignments_of_entity(conn, "unsorted", lead_id)
         entities = {(r.entity_type, r.entity_id) for r in rows} or {
@@ -115,7 +118,7 @@ def explain(app: AppContext, lead_id: str, as_json: bool) -> None:
         raise SystemExit(1)
     for row in rows:
         click.echo(
-            f"pool {row.pool} episode {row.episode}#{row.seq}: user {row.user_id} ({row.reason}"
+            f"pool {row.pool} episode {row.episode}#{row.seq}{_entity(row)}: user {row.user_id} ({row.reason}"
             f"{', rule ' + row.rule if row.rule else ''}) state {row.state}"
             f"{' - ' + row.note if row.note else ''}"
         )
@@ -126,6 +129,15 @@ def explain(app: AppContext, lead_id: str, as_json: bool) -> None:
     for item in items:
         if item.state == "pending":
             click.echo(f"pending {item.kind} (attempts {item.attempts}): {item.last_error or 'waiting'}")
+
+
+def _entity(row: Any) -> str:
+    """What a choice was made for (``choose``): a won deal's account manager, a trigger rule's task."""
+    if row.entity_type not in CHOICE_ENTITIES:
+        return ""
+    what = "won deal" if row.entity_type == "won_deal" else "trigger"
+    lead = f", lead {row.lead_id}" if row.lead_id is not None else ""
+    return f" ({what} {row.entity_id}{lead})"
 
 
 def _row_dict(row: Any) -> dict[str, Any]:

@@ -44,8 +44,9 @@ def run(app: AppContext, job_name: str, dry_run: bool, since: str | None) -> Non
     (`amo-bridge scheduler --list` shows their schedules).
     """
     settings = app.settings
+    from amo_bridge.app_services import Services
     from amo_bridge.clock import SYSTEM_CLOCK
-    from jobs.ports import production_ports
+    from jobs.ports import process_ports
     from jobs.registry import load_builtin_jobs
     from jobs.runner import Runner
 
@@ -57,7 +58,13 @@ def run(app: AppContext, job_name: str, dry_run: bool, since: str | None) -> Non
     since_ts = parse_since(since, settings.amo.timezone, SYSTEM_CLOCK.now()) if since else None
     app.setup_logging()
     store = app.open_store()
-    runner = Runner(store, settings, production_ports(settings, store), registry=registry, echo=click.echo)
-    result = runner.run(job_name, dry_run=dry_run, since=since_ts, origin="run")
+    services = Services.from_settings(settings, store)
+    runner = Runner(
+        store, settings, process_ports(settings, store, services), registry=registry, echo=click.echo
+    )
+    try:
+        result = runner.run(job_name, dry_run=dry_run, since=since_ts, origin="run")
+    finally:
+        services.close()
     click.echo(result.summary())
     sys.exit(result.exit_code)

@@ -21,7 +21,8 @@ def scheduler(app: AppContext, list_only: bool) -> None:
     the SCHEDULE_* variables; an invalid one stops start-up with status 2, naming the variable.
     """
     settings = app.settings  # exits 2 on an invalid schedule
-    from jobs.ports import production_ports
+    from amo_bridge.app_services import Services
+    from jobs.ports import process_ports
     from jobs.registry import load_builtin_jobs
     from jobs.runner import Runner
     from jobs.scheduler import SchedulerService, describe_jobs
@@ -33,7 +34,8 @@ def scheduler(app: AppContext, list_only: bool) -> None:
         return
     app.setup_logging()
     store = app.open_store()
-    runner = Runner(store, settings, production_ports(settings, store), registry=registry)
+    services = Services.from_settings(settings, store)
+    runner = Runner(store, settings, process_ports(settings, store, services), registry=registry)
 
     def run_job(name: str) -> object:
         return runner.run(name, origin="scheduler")
@@ -46,4 +48,7 @@ def scheduler(app: AppContext, list_only: bool) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    service.run_forever(stop)
+    try:
+        service.run_forever(stop)
+    finally:
+        services.close()

@@ -100,4 +100,7 @@ def load_settings(
         for name in sorted(candidates)
         if name not in known and name.startswith(OWN_PREFIXES) and name != "AMO_BRIDGE_ENV_FILE"
     )
-    return Settings(**sections, warnings=warnings)  # type: ignore[arg-type]
+    settings = Settings(**sections, warnings=warnings)  # type: ignore[arg-type]
+    if settings.problems():
+        raise ConfigError(settings.problems())
+    return settings

@@ -624,6 +624,13 @@ class JobsSettings:
         default=None,
         help="Account manager when the client has none and the L3 pool offers nobody",
     )
+    retention_pool: str | None = env(
+        "RETENTION_POOL",
+        parse=dc.parse_pool_name,
+        default=None,
+        help="The distributor's pool of account managers (L3) for new clients "
+        "(default: the one pool whose trigger is RETENTION_PIPELINE_ID)",
+    )
     retention_manager_group_id: int | None = env(
         "RETENTION_MANAGER_GROUP_ID",
         parse=p.positive_int,
@@ -870,3 +877,24 @@ class Settings:
     widget: WidgetSettings = field(default_factory=WidgetSettings)
     log: LogSettings = field(default_factory=LogSettings)
     warnings: tuple[str, ...] = ()
+
+    def problems(self) -> list[ConfigProblem]:
+        """Problems between sections (each section checks its own variables when it is read)."""
+        pool = self.jobs.retention_pool
+        names = [spec.name for spec in self.distribution.pool_specs]
+        if pool is not None and pool not in names:
+            configured = ", ".join(names) if names else "none configured"
+            expected = f"a pool named in DISTRIBUTION_POOLS ({configured})"
+            return [ConfigProblem("RETENTION_POOL", pool, expected)]
+        return []
+
+    def retention_pool(self) -> str | None:
+        """The pool that gives new clients their account manager: ``RETENTION_POOL``, else the one pool
+        whose trigger is in ``RETENTION_PIPELINE_ID`` (none, or several: no pool)."""
+        if self.jobs.retention_pool is not None:
+            return self.jobs.retention_pool
+        pipeline = self.jobs.retention_pipeline_id
+        matching = [
+            spec.name for spec in self.distribution.pool_specs if spec.trigger.pipeline_id == pipeline
+        ]
+        return matching[0] if pipeline is not None and len(matching) == 1 else None

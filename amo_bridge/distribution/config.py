@@ -199,6 +199,14 @@ def parse_option(key: str, value: str) -> object:
     raise ValueError(f"a pool option among {', '.join(POOL_OPTIONS)} (not {key!r})")
 
 
+def parse_pool_name(text: str) -> str:
+    """One pool's name, as in ``DISTRIBUTION_POOLS`` (whether such a pool exists is checked apart)."""
+    name = text.strip()
+    if not re.fullmatch(_NAME, name):
+        raise ValueError(f"a pool name: a letter, then letters, digits, _ or - (not {text!r})")
+    return name
+
+
 def parse_pools(text: str) -> tuple[PoolSpec, ...]:
     """``NAME = TRIGGER : MEMBERS [: OPTIONS]``, pools separated by ``;`` or new lines."""
     specs: list[PoolSpec] = []

@@ -8,7 +8,10 @@ from typing import Literal
 
 from amo_bridge.distribution.fairness import LaneState
 
-EntityType = Literal["lead", "unsorted"]
+# ``won_deal`` and ``trigger``: decisions made for a caller that writes the responsible itself
+# (:meth:`~amo_bridge.distribution.service.DistributionService.choose`).
+EntityType = Literal["lead", "unsorted", "won_deal", "trigger"]
+CHOICE_ENTITIES = ("won_deal", "trigger")  # keys owned by the caller, not amoCRM entities
 TriggerKind = Literal["unsorted", "status", "pipeline"]
 ConditionKind = Literal["source", "category", "tag", "field"]
 AfterHoursPolicy = Literal["hold", "on_duty", "assign"]

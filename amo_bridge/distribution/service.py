@@ -15,6 +15,10 @@ Flow of :meth:`DistributionService.handle` for each pool whose trigger matches t
 
 :meth:`run_due` works the outbox (scheduled and after restarts), :meth:`check_sla` reassigns leads
 whose assignee has not acted in time, :meth:`record_activity` marks the first action.
+
+:meth:`choose` decides without writing to amoCRM, for callers that write the responsible themselves
+(the retention job's account manager, a trigger rule's task); :meth:`link_lead` ties such a choice
+to the lead it stands for once that lead exists.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -33,6 +37,7 @@ from amo_bridge.distribution.calendar import WorkCalendar
 from amo_bridge.distribution.engine import DEFAULT_RETRY_SECONDS, Facts, decide
 from amo_bridge.distribution.fairness import LaneState, refund
 from amo_bridge.distribution.model import (
+    CHOICE_ENTITIES,
     ON_DUTY_LANE,
     Arrival,
     Decision,
@@ -95,6 +100,19 @@ def _settled(row: Any) -> bool:
     return row.state != "rejected" or str(row.note or "").startswith("entity gone")
 
 
+def _linked(conn: Connection, pool: str, arrival: Arrival) -> list[Any]:
+    """Live choices of ``pool`` that stand for the arrival's lead (:meth:`DistributionService.link_lead`):
+    the lead is already given, so its own arrival in the pool is a duplicate."""
+    lead_id = arrival.target_lead_id
+    if lead_id is None:
+        return []
+    return [
+        row
+        for row in repo.assignments_of_lead(conn, lead_id)
+        if row.pool == pool and row.entity_type in CHOICE_ENTITIES and row.state in repo.LIVE_STATES
+    ]
+
+
 def lane_weights(pool: Pool, lane: str) -> dict[int, int]:
     if lane == ON_DUTY_LANE:
         return {uid: 1 for uid in pool.after_hours.on_duty}
@@ -146,6 +164,83 @@ class DistributionService:
             self._execute(*claimed)
         return outcome
 
+    def choose(self, pool_name: str, arrival: Arrival, *, holds_lead: bool = True) -> Outcome:
+        """Decide in the named pool WITHOUT writing to amoCRM: the caller sets the responsible itself
+        (the retention job creates the account manager's lead with it; a trigger rule gives its task).
+
+        The same decision as :meth:`assign_in` (routing rules, stickiness, availability, caps, the fair
+        rotation), the rotation advanced and the assignment recorded with its reason and candidates in
+        one transaction, but no outbox row. The arrival's entity is a key the caller owns (entity type
+        ``won_deal`` with the won lead's id, ``trigger`` with the rule's episode) and is decided once: a
+        re-run gets the recorded member back (``duplicate``) and charges nothing.
+
+        ``holds_lead``: the choice holds a lead (state ``active``: counted by ``cap`` until the lead
+        given by :meth:`link_lead` is closed, :meth:`close_lead`); otherwise it is closed at once (a
+        task: counted in the day's quota and the reports only). When nobody can take it (after hours
+        under ``hold``, everyone paused, capped or away) the outcome is ``held`` and nothing is
+        recorded: the caller falls back on its own default. A choice has no SLA clock and no outbox
+        row, so :meth:`check_sla` and :meth:`run_due` never touch it. Raises ``KeyError`` for an
+        unknown pool.
+        """
+        pool = self._by_name[pool_name]
+        keyed = replace(arrival, episode=arrival.episode or 1)  # a caller's key has one episode
+        known = self._already_assigned(pool, keyed)
+        if known is not None:
+            return known
+        related = self._related(pool, keyed)
+        now = self.clock.now()
+        etype, eid, episode = keyed.entity_type, keyed.entity_id, int(keyed.episode or 1)
+
+        def work(conn: Connection) -> Outcome:
+            repo.lock_pool(conn, pool.name, now)
+            rows = repo.episode_rows(conn, pool.name, etype, eid, episode)
+            taken = [row for row in rows if _settled(row)]
+            if taken:
+                last = taken[-1]
+                return Outcome(
+                    pool.name, etype, eid, episode, "duplicate", int(last.user_id), last.reason, last.id
+                )
+            lanes = repo.load_lanes(conn, pool.name)
+            statuses = repo.member_statuses(conn, pool, day_start=self.calendar.day_start(now))
+            facts = Facts(lanes, statuses, self.calendar, now, related, frozenset(), self.retry_seconds)
+            decision = decide(pool, keyed, facts)
+            if decision.member is None:
+                log.info("%s %s: nobody in %s can take it now (%s)", etype, eid, pool.name, decision.reason)
+                hold = decision.hold_until
+                return Outcome(pool.name, etype, eid, episode, "held", None, decision.reason, hold_until=hold)
+            self._save_rotation(conn, pool, lanes, decision, now)
+            assignment_id = repo.insert_assignment(
+                conn,
+                decision,
+                entity_type=etype,
+                entity_id=eid,
+                episode=episode,
+                seq=len(rows),
+                lead_id=keyed.target_lead_id,
+                now=now,
+            )
+            state = "active" if holds_lead else "closed"
+            closed_at = None if holds_lead else now
+            repo.set_assignment(conn, assignment_id, state=state, applied_at=now, closed_at=closed_at)
+            log.info("%s %s -> user %s in %s (%s)", etype, eid, decision.member, pool.name, decision.reason)
+            return Outcome(
+                pool.name, etype, eid, episode, "assigned", decision.member, decision.reason, assignment_id
+            )
+
+        return self.store.run_in_transaction(work)
+
+    def link_lead(self, entity_type: str, entity_id: str, lead_id: int) -> int:
+        """The lead a choice stands for exists now (the retention lead of a won deal): record it on the
+        live choice, so the lead's own arrival in the pool (its webhook) is answered as a duplicate
+        instead of being decided again, and the choice ends with the lead (:meth:`close_lead`).
+        Idempotent; returns how many choices were linked."""
+        with self.store.begin() as conn:
+            count = 0
+            for row in repo.assignments_of_entity(conn, entity_type, entity_id):
+                if row.state in repo.LIVE_STATES and row.lead_id != lead_id:
+                    count += repo.set_assignment(conn, row.id, lead_id=lead_id)
+            return count
+
     def _related(self, pool: Pool, arrival: Arrival) -> Sequence[RelatedLead]:
         if not pool.sticky or not (arrival.contact_ids or arrival.company_id):
             return ()
@@ -182,7 +277,7 @@ class DistributionService:
             etype, eid = arrival.entity_type, arrival.entity_id
             episode = arrival.episode or repo.current_episode(conn, pool.name, etype, eid)
             rows = repo.episode_rows(conn, pool.name, etype, eid, episode)
-            taken = [row for row in rows if _settled(row)]
+            taken = [row for row in rows if _settled(row)] or _linked(conn, pool.name, arrival)
             if taken:
                 last = taken[-1]
                 if item_id is not None:
@@ -237,6 +332,7 @@ class DistributionService:
         with self.store.read() as conn:
             episode = arrival.episode or repo.current_episode(conn, pool.name, etype, eid)
             taken = [r for r in repo.episode_rows(conn, pool.name, etype, eid, episode) if _settled(r)]
+            taken = taken or _linked(conn, pool.name, arrival)
         if not taken:
             return None
         last = taken[-1]

@@ -47,4 +47,11 @@ class RetentionPort(Protocol):
 class AccountManagerChooser(Protocol):
     """The L3 pool: who takes a new client. ``None`` when nobody is available."""
 
-    def choose_account_manager(self, deal: WonDeal) -> int | None: ...
+    def choose_account_manager(self, deal: WonDeal) -> int | None:
+        """Decided once per deal: asked again (a re-run), it answers the same without charging twice."""
+        ...
+
+    def lead_created(self, deal: WonDeal, lead_id: int) -> None:
+        """The deal's retention lead exists (created, found, or the moved deal itself): the pool ties
+        its choice to it, so it does not decide again when the lead arrives in its pipeline."""
+        ...

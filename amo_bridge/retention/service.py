@@ -142,6 +142,8 @@ class RetentionService:
                         "won deal #%s: retention lead #%s already exists; recording it", deal.lead_id, lead_id
                     )
             self.ledger.lead_ready(deal.lead_id, run_id, lead_id, self.clock.now())
+        if self.chooser is not None:
+            self.chooser.lead_created(deal, lead_id)  # each run: a crash may have come between the two
 
         text = claim.task_text or plan.first_call_text
         created_task = False

@@ -275,7 +275,7 @@ distribution_assignments = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("pool", String(40), nullable=False),
     Column("lane", String(40), nullable=False),
-    Column("entity_type", String(16), nullable=False),  # lead | unsorted
+    Column("entity_type", String(16), nullable=False),  # lead | unsorted | won_deal | trigger
     Column("entity_id", String(64), nullable=False),  # lead id or unsorted uid
     Column("episode", Integer, nullable=False),
     Column("seq", Integer, nullable=False),  # 0: the decision; 1..: reassignments in the episode

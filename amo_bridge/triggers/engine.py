@@ -121,12 +121,14 @@ class TriggerEngine:
             assert row is not None
             self._resume(rule, facts, row, run_id, is_live, dry_run, stats)
 
-    def _task(self, rule: Rule, facts: LeadFacts, text: str) -> TriggerTask:
+    def _task(self, rule: Rule, facts: LeadFacts, text: str, episode: int) -> TriggerTask:
+        """The task of the rule's ``episode`` (its number) on the lead; a pool decides once per episode."""
         pool = rule.action.pool
         if pool is None:
             responsible = facts.responsible_user_id
         else:
-            chosen = self.pools.choose_from_pool(pool, facts) if self.pools is not None else None
+            key = f"{rule.name}:{facts.lead_id}:{episode}"
+            chosen = self.pools.choose_from_pool(pool, facts, key) if self.pools is not None else None
             if chosen is None:
                 raise NoResponsible(f"pool {pool!r} offered nobody")
             responsible = chosen
@@ -152,7 +154,7 @@ class TriggerEngine:
         if dry_run:
             stats.planned.append(f"rule {rule.name}: task on lead #{facts.lead_id}: {text!r}")
             return
-        task = self._task(rule, facts, text)
+        task = self._task(rule, facts, text, episode.episodes + 1 if episode is not None else 1)
         if not self.ledger.open_episode(rule.name, facts.lead_id, episode, run_id, text, now):
             log.info("rule %s, lead #%s: another run started this episode", rule.name, facts.lead_id)
             return
@@ -192,7 +194,7 @@ class TriggerEngine:
         fired_at = int(row.episode.fired_at or now)
         task_id = self.port.find_task(facts.lead_id, text, fired_at)
         if task_id is None:
-            task_id = self.port.create_task(self._task(rule, facts, text))
+            task_id = self.port.create_task(self._task(rule, facts, text, row.episode.episodes))
             stats.tasks_created += 1
             self._side_actions(rule, facts, with_note=True)
         else:

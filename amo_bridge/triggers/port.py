@@ -50,4 +50,7 @@ class TriggerPort(Protocol):
 class PoolChooser(Protocol):
     """A named pool (the distributor's): who gets a task. ``None`` when nobody is available."""
 
-    def choose_from_pool(self, pool: str, lead: LeadFacts) -> int | None: ...
+    def choose_from_pool(self, pool: str, lead: LeadFacts, key: str) -> int | None:
+        """``key`` names the rule's episode on the lead: asked again with the same key (a re-run of a
+        stopped episode), the pool answers the same member without charging twice."""
+        ...
