@@ -208,17 +208,7 @@ class DistributionService:
                 log.info("%s %s: nobody in %s can take it now (%s)", etype, eid, pool.name, decision.reason)
                 hold = decision.hold_until
                 return Outcome(pool.name, etype, eid, episode, "held", None, decision.reason, hold_until=hold)
-            self._save_rotation(conn, pool, lanes, decision, now)
-            assignment_id = repo.insert_assignment(
-                conn,
-                decision,
-                entity_type=etype,
-                entity_id=eid,
-                episode=episode,
-                seq=len(rows),
-                lead_id=keyed.target_lead_id,
-                now=now,
-            )
+            assignment_id = self._record(conn, pool, keyed, lanes, decision, episode, len(rows), now)
             state = "active" if holds_lead else "closed"
             closed_at = None if holds_lead else now
             repo.set_assignment(conn, assignment_id, state=state, applied_at=now, closed_at=closed_at)
@@ -293,17 +283,7 @@ class DistributionService:
             decision = decide(pool, arrival, facts)
             if decision.member is None:
                 return self._hold(conn, pool, arrival, episode, len(rows), decision, item_id, now), None
-            self._save_rotation(conn, pool, lanes, decision, now)
-            assignment_id = repo.insert_assignment(
-                conn,
-                decision,
-                entity_type=etype,
-                entity_id=eid,
-                episode=episode,
-                seq=len(rows),
-                lead_id=arrival.target_lead_id,
-                now=now,
-            )
+            assignment_id = self._record(conn, pool, arrival, lanes, decision, episode, len(rows), now)
             due = now + CLAIM_SECONDS if claim else now
             outbox_id = self._enqueue_apply(conn, pool, arrival, assignment_id, decision.member, due)
             claimed = None
@@ -337,6 +317,30 @@ class DistributionService:
             return None
         last = taken[-1]
         return Outcome(pool.name, etype, eid, episode, "duplicate", int(last.user_id), last.reason, last.id)
+
+    def _record(
+        self,
+        conn: Connection,
+        pool: Pool,
+        arrival: Arrival,
+        lanes: Mapping[str, LaneState],
+        decision: Decision,
+        episode: int,
+        seq: int,
+        now: float,
+    ) -> int:
+        """Charge the decision to the rotation and insert its assignment row; return the row's id."""
+        self._save_rotation(conn, pool, lanes, decision, now)
+        return repo.insert_assignment(
+            conn,
+            decision,
+            entity_type=arrival.entity_type,
+            entity_id=arrival.entity_id,
+            episode=episode,
+            seq=seq,
+            lead_id=arrival.target_lead_id,
+            now=now,
+        )
 
     def _save_rotation(
         self, conn: Connection, pool: Pool, lanes: Mapping[str, LaneState], decision: Decision, now: float
