@@ -55,6 +55,7 @@ def rule_from_settings(ctx: JobContext) -> RetentionRule:
         tag=jobs.retention_tag,
         name_template=jobs.retention_name_template,
         default_manager_id=jobs.retention_default_manager_id,
+        give_client=jobs.retention_give_client,
         first_call_delay=jobs.retention_first_call_delay,
         first_call_text=jobs.retention_first_call_text,
         first_call_task_type=jobs.retention_first_call_task_type,

@@ -55,6 +55,7 @@ class FakeAmo:
         self.notes: list[tuple[int, str]] = []
         self.calls: Counter[str] = Counter()
         self.pipelines: dict[int, list[int]] = {}
+        self.owners: dict[tuple[str, int], int] = {}  # ("contact" | "company", id) -> responsible
 
     def add_lead(self, lead: FakeLead) -> FakeLead:
         with self.lock:
@@ -147,6 +148,17 @@ class FakeRetentionPort:
                 status_id,
                 responsible_user_id,
             )
+
+    def give_client(self, contact_ids: Sequence[int], company_id: int | None, user_id: int) -> int:
+        entities = [("contact", c) for c in contact_ids]
+        entities += [("company", company_id)] if company_id is not None else []
+        with self.amo.lock:
+            changed = [e for e in entities if self.amo.owners.get(e) != user_id]
+            for entity in changed:
+                self.amo.owners[entity] = user_id
+        if changed:
+            self.amo.call("give_client")
+        return len(changed)
 
     def find_task(self, lead_id: int, text: str) -> int | None:
         self.amo.call("find_task")

@@ -77,6 +77,11 @@ def test_a_week_on_the_sandbox(db_url: str) -> None:
         play_with_jobs(h, 7, leads_per_day=12)
         assert {r.status for r in h.results} == {"succeeded"}, [r.summary() for r in h.results]
         assert_one_retention_lead_each(h)
+        # The client is the account manager's now: their calls and messages reach the manager.
+        won = won_deals(h)
+        for won_id, [lead] in retention_leads(h).items():
+            owners = {h.server.state.contacts[c]["responsible_user_id"] for c in contacts_of(h, won[won_id])}
+            assert owners == {lead["responsible_user_id"]}, won_id
 
         # Trigger tasks match the episodes computed from the ground truth alone.
         episodes = expected_episodes(h, initial)

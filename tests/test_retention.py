@@ -191,6 +191,26 @@ def test_sticky_account_manager_wins_over_the_pool(world: World) -> None:
     assert world.chooser.calls == 1  # the pool is asked only for the new client
 
 
+def test_the_client_is_given_to_the_account_manager_unless_switched_off(world: World) -> None:
+    world.amo.owners[("contact", 7)] = 11  # the closer owns the client when the deal is won
+    world.amo.owners[("company", 77)] = 11
+    world.won(251)
+    world.runner().run("won_to_retention")
+    assert world.amo.owners == {("contact", 7): 21, ("company", 77): 21}  # calls now reach the manager
+    assert world.amo.calls["give_client"] == 1
+
+    world.won(252, contacts=(7,))  # the same client again: owned by the manager already, nothing sent
+    world.clock.advance(60)
+    world.runner().run("won_to_retention")
+    assert world.amo.calls["give_client"] == 1
+
+    world.amo.owners[("contact", 5)] = 11
+    world.won(253, contacts=(5,))
+    world.clock.advance(60)
+    world.runner(RETENTION_GIVE_CLIENT="off").run("won_to_retention")
+    assert world.amo.owners[("contact", 5)] == 11
+
+
 def test_deal_without_account_manager_fails_and_is_retried(world: World) -> None:
     world.chooser.user_id = None
     world.won(301)
@@ -351,9 +371,11 @@ def test_requests_per_won_deal(world: World) -> None:
     for lead_id in range(1201, 1221):
         world.won(lead_id)
     world.runner().run("won_to_retention")
-    per_deal = (world.amo.requests - world.amo.calls["won_deals"] - world.amo.calls["first_stage"]) / 20
+    fixed = world.amo.calls["won_deals"] + world.amo.calls["first_stage"] + world.amo.calls["give_client"]
+    per_deal = (world.amo.requests - fixed) / 20
     # sticky lookup, reference lookup, create lead, task lookup, create task
     assert per_deal == 5
+    assert world.amo.calls["give_client"] == 1  # one client in all 20 deals: given once
 
 
 def test_missing_configuration_names_the_variable(db_url: str) -> None:

@@ -631,6 +631,12 @@ class JobsSettings:
         help="The distributor's pool of account managers (L3) for new clients "
         "(default: the one pool whose trigger is RETENTION_PIPELINE_ID)",
     )
+    retention_give_client: bool = env(
+        "RETENTION_GIVE_CLIENT",
+        parse=p.boolean,
+        default=True,
+        help="Make the account manager responsible for the client's contacts and company too",
+    )
     retention_manager_group_id: int | None = env(
         "RETENTION_MANAGER_GROUP_ID",
         parse=p.positive_int,

@@ -91,6 +91,7 @@ class AmoRetentionPort:
         # The client's leads, read once per hand-off: contact/company ids -> leads.
         self._client_leads: tuple[tuple[tuple[int, ...], int | None], list[Lead]] | None = None
         self._contact_owner: dict[int, int | None] = {}  # contact id -> responsible, read with its leads
+        self._company_owner: dict[int, int | None] = {}  # company id -> responsible, read with its leads
         # Leads this adapter created moments ago: they have no tasks yet, so no lookup is needed.
         self._new_leads: set[int] = set()
 
@@ -175,7 +176,9 @@ class AmoRetentionPort:
                 lead_ids.update(contact.lead_ids)
                 self._contact_owner[contact.id] = contact.responsible_user_id
         if company_id is not None:
-            lead_ids.update(self._client.companies.get(company_id, with_=("leads",)).lead_ids)
+            company = self._client.companies.get(company_id, with_=("leads",))
+            lead_ids.update(company.lead_ids)
+            self._company_owner[company.id] = company.responsible_user_id
         leads: list[Lead] = []
         for chunk in _chunks(sorted(lead_ids)):
             leads.extend(lead for lead in self._client.leads.list(ids=chunk) if not lead.is_deleted)
@@ -271,6 +274,31 @@ class AmoRetentionPort:
             responsible_user_id=int(responsible_user_id),
         )
         self._client_leads = None
+
+    def give_client(self, contact_ids: Sequence[int], company_id: int | None, user_id: int) -> int:
+        """Owners are known from the sticky-manager read of this hand-off; read only when they are not
+        (a resumed hand-off). One PATCH per entity type, only for what someone else owns."""
+        unknown = [c for c in contact_ids if c not in self._contact_owner]
+        for chunk in _chunks(unknown):
+            for contact in self._client.contacts.list(ids=chunk):
+                self._contact_owner[contact.id] = contact.responsible_user_id
+        if company_id is not None and company_id not in self._company_owner:
+            self._company_owner[company_id] = self._client.companies.get(company_id).responsible_user_id
+        contacts = [c for c in contact_ids if c in self._contact_owner and self._contact_owner[c] != user_id]
+        for chunk in _chunks(contacts):
+            self._client.contacts.update_many([{"id": c, "responsible_user_id": user_id} for c in chunk])
+        for contact_id in contacts:
+            self._contact_owner[contact_id] = user_id
+        changed = len(contacts)
+        if (
+            company_id is not None
+            and company_id in self._company_owner
+            and self._company_owner[company_id] != user_id
+        ):
+            self._client.companies.update_many([{"id": company_id, "responsible_user_id": user_id}])
+            self._company_owner[company_id] = user_id
+            changed += 1
+        return changed
 
     def find_task(self, lead_id: int, text: str) -> int | None:
         if lead_id in self._new_leads:

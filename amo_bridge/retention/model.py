@@ -38,6 +38,7 @@ class RetentionRule:
     tag: str = "retention"
     name_template: str = "{name}"
     default_manager_id: int | None = None
+    give_client: bool = True  # the account manager also becomes responsible for contacts and company
     first_call_delay: float = 7200.0
     first_call_text: str = "First call"
     first_call_task_type: int = 1

@@ -37,6 +37,11 @@ class RetentionPort(Protocol):
         """Move a lead (idempotent: moving it again to the same place changes nothing)."""
         ...
 
+    def give_client(self, contact_ids: Sequence[int], company_id: int | None, user_id: int) -> int:
+        """Make ``user_id`` responsible for the client's contacts and company; change only those owned
+        by someone else (idempotent). Returns how many were changed."""
+        ...
+
     def find_task(self, lead_id: int, text: str) -> int | None:
         """An existing task on the lead with exactly this text."""
         ...

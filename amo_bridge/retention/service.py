@@ -6,7 +6,9 @@ The order makes "exactly one retention lead per won deal" hold:
 2. decide the account manager once and store it with the claim, so a re-run reuses it;
 3. copy mode: look the retention lead up by its reference (a crash may have left one), create it
    only if absent, then record its id (``lead_ready``); move mode: move the won deal (idempotent);
-4. look the first-call task up by its text, create it only if absent, record ``done``.
+4. give the client's contacts and company to the account manager (``RETENTION_GIVE_CLIENT``; only
+   what someone else owns, so a re-run changes nothing);
+5. look the first-call task up by its text, create it only if absent, record ``done``.
 """
 
 from __future__ import annotations
@@ -142,6 +144,13 @@ class RetentionService:
                         "won deal #%s: retention lead #%s already exists; recording it", deal.lead_id, lead_id
                     )
             self.ledger.lead_ready(deal.lead_id, run_id, lead_id, self.clock.now())
+        if self.rule.give_client and (deal.contact_ids or deal.company_id is not None):
+            # Before the task: a re-run after a crash repeats it, and it changes nothing the second time.
+            given = self.port.give_client(deal.contact_ids, deal.company_id, manager.user_id)
+            if given:
+                log.info(
+                    "won deal #%s: %d contact(s)/company given to %s", deal.lead_id, given, manager.user_id
+                )
         if self.chooser is not None:
             self.chooser.lead_created(deal, lead_id)  # each run: a crash may have come between the two
 
