@@ -65,6 +65,11 @@ def test_a_week_on_the_sandbox(db_url: str) -> None:
         play_with_jobs(h, 7, leads_per_day=12)
         assert {r.status for r in h.results} == {"succeeded"}, [r.summary() for r in h.results]
         assert_one_retention_lead_each(h)
+        # Repeat purchases are won deals of the retention pipeline itself: not new clients.
+        clients = h.server.admin.ground_truth()["clients"].values()
+        repeat_deals = {p["lead_id"] for c in clients for p in c["repeat_purchases"]}
+        assert repeat_deals
+        assert not repeat_deals & set(retention_leads(h))
 
         # Trigger tasks match the episodes computed from the ground truth alone.
         episodes = expected_episodes(h, initial)
