@@ -138,10 +138,12 @@ def load(store: Store, n: int) -> float:
     with store.begin() as conn:
         for index in kpi_events.indexes:
             index.create(conn)
-    # Statistics and (on PostgreSQL) the visibility map for index-only scans, as autovacuum would.
-    with store.engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.exec_driver_sql("VACUUM ANALYZE kpi_events" if store.dialect == "postgresql" else "ANALYZE")
+    # PostgreSQL: statistics and the visibility map for index-only scans, as autovacuum would. SQLite
+    # gathers no statistics by itself and amo-bridge runs no ANALYZE, so it is measured without.
+    if store.dialect == "postgresql":
+        with store.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("VACUUM ANALYZE kpi_events")
     return time.perf_counter() - started
 
 

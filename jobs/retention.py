@@ -45,6 +45,18 @@ def rule_from_settings(ctx: JobContext) -> RetentionRule:
                 )
             ]
         )
+    if jobs.retention_pipeline_id in jobs.retention_source_pipelines:
+        # Its won deals are repeat purchases of existing clients: handing them off would make a
+        # retention lead per purchase.
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "RETENTION_SOURCE_PIPELINES",
+                    ",".join(map(str, jobs.retention_source_pipelines)),
+                    "pipelines other than the retention pipeline (RETENTION_PIPELINE_ID)",
+                )
+            ]
+        )
     return RetentionRule(
         pipeline_id=jobs.retention_pipeline_id,
         source_pipeline_ids=jobs.retention_source_pipelines,

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from amo_bridge.api import AmoClient
 from amo_bridge.clock import FakeClock
 from amo_bridge.config import Settings, load_settings
+from amo_bridge.events.model import Event
 from amo_bridge.events.parse import parse_delivery
 from amo_bridge.inbox.context import HandlerContext
 from amo_bridge.sandbox import SandboxServer
@@ -54,6 +55,7 @@ class KpiHarness:
     runner: Runner
     bodies: list[str] = field(default_factory=list)
     scenario: Scenario | None = None
+    parsed: list[tuple[Event, ...]] = field(default_factory=list)  # the events of bodies[:len(parsed)]
 
     def api_requests(self, method: str | None = None) -> int:
         return sum(
@@ -72,12 +74,15 @@ class KpiHarness:
         return self.scenario.truth
 
     def deliver_webhooks(self) -> int:
-        """Run every captured webhook body through the KPI handlers (as the worker would)."""
+        """Run every captured webhook body through the KPI handlers (as the worker would). A body is
+        parsed once: delivering it again hands the handlers the same events."""
         router = make_router(dict(self.settings.kpi.reported_fields))
         handled = 0
-        for n, body in enumerate(self.bodies):
+        for body in self.bodies[len(self.parsed) :]:
             delivery = parse_delivery(body.encode(), {"Content-Type": "application/x-www-form-urlencoded"})
-            for event in delivery.events:
+            self.parsed.append(delivery.events)
+        for n, events in enumerate(self.parsed):
+            for event in events:
                 ctx = HandlerContext(
                     store=self.store,
                     clock=self.clock,

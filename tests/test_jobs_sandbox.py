@@ -82,6 +82,11 @@ def test_a_week_on_the_sandbox(db_url: str) -> None:
         for won_id, [lead] in retention_leads(h).items():
             owners = {h.server.state.contacts[c]["responsible_user_id"] for c in contacts_of(h, won[won_id])}
             assert owners == {lead["responsible_user_id"]}, won_id
+        # Repeat purchases are won deals of the retention pipeline itself: not new clients.
+        clients = h.server.admin.ground_truth()["clients"].values()
+        repeat_deals = {p["lead_id"] for c in clients for p in c["repeat_purchases"]}
+        assert repeat_deals
+        assert not repeat_deals & set(retention_leads(h))
 
         # Trigger tasks match the episodes computed from the ground truth alone.
         episodes = expected_episodes(h, initial)

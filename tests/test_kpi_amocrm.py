@@ -4,6 +4,7 @@ KPIs against the sandbox's own ground truth."""
 from __future__ import annotations
 
 import collections
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,8 +24,10 @@ OUTCOME_ACTIVITIES = {
     "invoice": ("warm_up", S.ST_LX_WARM_UP),
     "contract": ("duplicate", S.ST_LX_DUPLICATE),
 }
+CHURN_WINDOW_DAYS = 7  # short, so that the month's own purchases churn within the month
 MONTH_ENV = {
-    "KPI_ACTIVITIES": ";".join(f"{name}=status:{st}" for name, (_, st) in OUTCOME_ACTIVITIES.items())
+    "KPI_ACTIVITIES": ";".join(f"{name}=status:{st}" for name, (_, st) in OUTCOME_ACTIVITIES.items()),
+    "KPI_CHURN_WINDOW_DAYS": str(CHURN_WINDOW_DAYS),
 }
 
 
@@ -139,14 +142,51 @@ def _truth(h: KpiHarness, start: int, end: int) -> dict[str, collections.Counter
     return out
 
 
-def _facts(h: KpiHarness) -> dict[str, dict[int, float]]:
+@dataclass
+class L3Truth:
+    upsells: collections.Counter[int] = field(default_factory=collections.Counter)
+    revenue: collections.Counter[int] = field(default_factory=collections.Counter)
+    churned: dict[int, set[int]] = field(default_factory=lambda: collections.defaultdict(set))
+
+
+def _l3_truth(h: KpiHarness, start: int, end: int, now: float) -> L3Truth:
+    """Upsells and churned clients per account manager, from the ground truth alone.
+
+    An upsell is a repeat purchase (a won deal of its own in the retention pipeline). A client is the
+    contact sold to; every purchase counts (repeat purchases and the closers' wins). A purchase at
+    ``t`` churns at ``t + window`` unless the client buys again within ``(t, t + window]``; it is
+    counted when that moment falls in ``[start, min(end, now))``, for whoever made the purchase.
+    """
+    out = L3Truth()
+    purchases: dict[int, list[tuple[int, int]]] = collections.defaultdict(list)  # contact -> (at, by)
+    for client in h.truth["clients"].values():
+        for p in client["repeat_purchases"]:
+            purchases[p["contact_id"]].append((p["at"], p["by"]))
+            if start <= p["at"] < end:
+                out.upsells[p["by"]] += 1
+                out.revenue[p["by"]] += p["price"]
+    for lead in h.truth["leads"].values():
+        for e in lead["happened"]:
+            if e["what"] == "won":
+                purchases[lead["contact_id"]].append((e["at"], e["by"]))
+    window = CHURN_WINDOW_DAYS * 86_400
+    for contact, bought in purchases.items():
+        for at, by in bought:
+            moment = at + window
+            again = any(at < other <= moment for other, _ in bought)
+            if start <= moment < min(end, now) and not again:
+                out.churned[by].add(contact)
+    return out
+
+
+def _facts(h: KpiHarness, now: float) -> dict[str, dict[int, float]]:
     facts: dict[str, dict[int, float]] = collections.defaultdict(dict)
     period = parse_period(MONTH)
     with h.store.read() as conn:
         users = directory.users(h.store, conn)
         for level in ("l1", "l2", "l3"):
             for s in report.level_report(
-                conn, h.settings.kpi, h.settings.amo.timezone, period, level, users, h.clock.now()
+                conn, h.settings.kpi, h.settings.amo.timezone, period, level, users, now
             ):
                 for metric, value in s.metrics.items():
                     if value:
@@ -164,7 +204,8 @@ def test_a_month_on_the_sandbox_matches_its_ground_truth(db_url: str) -> None:
         assert backfill.status == "succeeded", backfill
         assert h.runner.run("events_sync").status == "succeeded"
         rows = _history_count(h)
-        facts = _facts(h)
+        now = h.clock.now()
+        facts = _facts(h, now)
 
         start, end = parse_period(MONTH).bounds(h.settings.amo.timezone)
         truth = _truth(h, start, end)
@@ -184,13 +225,23 @@ def test_a_month_on_the_sandbox_matches_its_ground_truth(db_url: str) -> None:
         for user in truth["leads_taken"]:
             assert facts["leads_taken"].get(user) == truth["leads_taken"][user]
 
+        # L3: repeat purchases are won deals of the retention pipeline (upsells), and clients who
+        # did not buy again within the window churn, per account manager.
+        l3 = _l3_truth(h, start, end, now)
+        assert sum(l3.upsells.values()) > 20
+        assert sum(len(clients) for clients in l3.churned.values()) > 5
+        for manager in S.users_of(h.server.state, S.GROUP_ACCOUNT_MANAGERS):
+            assert facts["upsells"].get(manager, 0) == l3.upsells[manager], manager
+            assert facts["revenue"].get(manager, 0) == l3.revenue[manager], manager
+            assert facts["churned"].get(manager, 0) == len(l3.churned[manager]), manager
+
         # Everything once more, in any order: nothing changes.
         h.deliver_webhooks()
         again = h.runner.run("events_sync", since=START - 7200)
         assert again.status == "succeeded"
         assert again.changed == 0
         assert _history_count(h) == rows
-        assert _facts(h) == facts
+        assert _facts(h, now) == facts
         with h.store.read() as conn:
             both = conn.execute(
                 select(func.count()).select_from(kpi_events).where(kpi_events.c.sources.op("&")(3) == 3)

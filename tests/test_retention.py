@@ -378,6 +378,26 @@ def test_requests_per_won_deal(world: World) -> None:
     assert world.amo.calls["give_client"] == 1  # one client in all 20 deals: given once
 
 
+def test_won_deals_of_the_retention_pipeline_are_not_new_clients(world: World) -> None:
+    world.won(1301)
+    world.amo.add_lead(
+        FakeLead(1302, "Repeat purchase", RETENTION, 142, 21, closed_at=int(NOW - 60), price=900)
+    )
+
+    def handed_off() -> list[int | None]:
+        return [lead.won_reference for lead in world.retention_leads() if lead.id != 1302]
+
+    assert world.runner().run("won_to_retention").status == "succeeded"
+    assert handed_off() == [1301]
+    # Listing the retention pipeline among the sources is refused before anything is read.
+    requests = world.amo.requests
+    refused = world.runner(RETENTION_SOURCE_PIPELINES=f"{SALES},{RETENTION}").run("won_to_retention")
+    assert refused.status == "failed"
+    assert "RETENTION_SOURCE_PIPELINES" in (refused.error or "")
+    assert world.amo.requests == requests
+    assert handed_off() == [1301]
+
+
 def test_missing_configuration_names_the_variable(db_url: str) -> None:
     store = Store(db_url)
     store.upgrade()

@@ -74,6 +74,35 @@ def test_ground_truth_describes_each_lead_and_client() -> None:
     assert calls
 
 
+def test_a_repeat_purchase_is_a_won_deal_of_its_own_in_retention() -> None:
+    _, sandbox, _ = make(seed=2)
+    state = sandbox.state
+    prices = {lead_id: lead["price"] for lead_id, lead in state.leads.items()}
+    play(state, ScenarioConfig(seed=2, days=3, leads_per_day=5, assigned_only=False))
+    managers = S.users_of(state, S.GROUP_ACCOUNT_MANAGERS)
+    clients = state.ground_truth["clients"]
+    bought = [(int(key), p) for key, c in clients.items() for p in c["repeat_purchases"]]
+    assert len(bought) > 5
+    for client_id, purchase in bought:
+        client = state.leads[client_id]
+        deal = state.leads[purchase["lead_id"]]
+        assert (deal["pipeline_id"], deal["status_id"]) == (S.PIPELINE_RETENTION, WON)
+        assert deal["price"] == purchase["price"] > 0
+        assert deal["responsible_user_id"] == deal["created_by"] == purchase["by"] in managers
+        assert deal["closed_at"] == purchase["at"]
+        assert deal["contacts"] == client["contacts"] != []
+        assert deal["company_id"] == client["company_id"]
+        assert purchase["contact_id"] == next(c["id"] for c in client["contacts"] if c["is_main"])
+        # The retention lead stays open with the last purchase's date; its price is not a sale.
+        assert client["status_id"] not in (WON, 143)
+        assert client["price"] == prices.get(client_id, 0)
+    for key, client in clients.items():
+        if client["repeat_purchases"]:
+            lead = state.leads[int(key)]
+            last = next(v for v in lead["custom_fields_values"] if v["field_id"] == S.CF_LAST_PURCHASE)
+            assert int(last["values"][0]["value"]) == client["repeat_purchases"][-1]["at"]
+
+
 def test_assigned_only_managers_wait_for_amo_bridge() -> None:
     _, sandbox, _ = make(seed=3)
     play(sandbox.state, ScenarioConfig(seed=3, leads_per_day=20, assigned_only=True))

@@ -2,8 +2,8 @@
 
 Leads arrive from forms, calls and chats on a daily curve into the lead-exchange unsorted stage; lead
 managers call and qualify them (non-target, duplicate, warm-up, qualified); closers work qualified leads
-to won (142 with a price) or lost (143); account managers see repeat purchases in "Сопровождение"
-while silent clients' "missed sessions" tick up.
+to won (142 with a price) or lost (143); account managers record repeat purchases as new won deals in
+"Сопровождение" while silent clients' "missed sessions" tick up.
 
 The scenario never assigns responsible users to new unsorted leads: that is amo-bridge's distributor's
 job. With ``assigned_only=True`` (the default) its managers act only on leads assigned to someone of
@@ -568,6 +568,9 @@ class Scenario:
                 self.at(when, "missed session", functools.partial(self._missed_session, lead_id))
 
     def _repeat_purchase(self, lead_id: int, price: int) -> None:
+        """The client buys again, recorded as amoCRM users do: a new deal in *Сопровождение* for the
+        client's contacts and company, by the account manager, closed as won with the price. The
+        retention lead stays open: its last purchase date is set and its missed sessions reset."""
         state = self.state
         with state.lock:
             lead = state.leads.get(lead_id)
@@ -579,6 +582,21 @@ class Scenario:
                     return
                 owner = self._pick(S.GROUP_ACCOUNT_MANAGERS)
             now = int(state.clock.now())
+            deal = state.add_lead(
+                {
+                    "name": f"Повторная покупка: {lead['name']}",
+                    "pipeline_id": S.PIPELINE_RETENTION,
+                    "responsible_user_id": owner,
+                },
+                by=owner,
+            )
+            for contact in lead["contacts"]:
+                state.link(
+                    "leads", deal["id"], "contacts", contact["id"], is_main=contact["is_main"], by=owner
+                )
+            if lead["company_id"]:
+                state.link("leads", deal["id"], "companies", lead["company_id"], by=owner)
+            state.update_lead(deal["id"], {"status_id": WON, "price": price}, by=owner)
             cfv = state.normalise_custom_fields(
                 "leads",
                 [
@@ -587,19 +605,17 @@ class Scenario:
                 ],
                 lead.get("custom_fields_values"),
             )
-            state.update_lead(
+            state.update_lead(lead_id, {"custom_fields_values": cfv, "status_id": S.ST_RT_ACTIVE}, by=owner)
+            state.add_note(
+                "leads",
                 lead_id,
-                {
-                    "custom_fields_values": cfv,
-                    "price": lead["price"] + price,
-                    "status_id": S.ST_RT_ACTIVE,
-                    "pipeline_id": S.PIPELINE_RETENTION,
-                },
+                "common",
+                {"text": f"Повторная покупка: {price} ₽, сделка #{deal['id']}"},
                 by=owner,
             )
-            state.add_note("leads", lead_id, "common", {"text": f"Повторная покупка: {price} ₽"}, by=owner)
+            main = next((c["id"] for c in lead["contacts"] if c["is_main"]), None)
             self.truth["clients"][str(lead_id)]["repeat_purchases"].append(
-                {"at": now, "price": price, "by": owner}
+                {"at": now, "price": price, "by": owner, "lead_id": deal["id"], "contact_id": main}
             )
 
     def _missed_session(self, lead_id: int) -> None:

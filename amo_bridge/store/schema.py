@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -379,12 +380,35 @@ kpi_events = Table(
     Column("match_key", String(160), nullable=False),
     Column("sources", Integer, nullable=False),
     Column("recorded_at", Float, nullable=False),
-    Index("ix_kpi_events_kind_occurred_at", "kind", "occurred_at"),
+    # The KPI queries read a kind's rows of a period: the trailing columns answer them from the index
+    # alone (calls, moves, new leads, the funnel), without a random table read per row.
+    Index(
+        "ix_kpi_events_kind_occurred_at_covering",
+        "kind",
+        "occurred_at",
+        "lead_id",
+        "user_id",
+        "actor_id",
+        "pipeline_id",
+        "status_id",
+        "old_pipeline_id",
+    ),
     Index("ix_kpi_events_occurred_at", "occurred_at"),
     Index("ix_kpi_events_lead_id_occurred_at_kind", "lead_id", "occurred_at", "kind"),
     Index("ix_kpi_events_match_key", "match_key"),
     Index("ix_kpi_events_client_id_occurred_at", "client_id", "occurred_at"),
-    Index("ix_kpi_events_entity_id_kind", "entity_id", "kind"),
+    Index("ix_kpi_events_entity_id_kind_occurred_at", "entity_id", "kind", "occurred_at"),
+    # Tasks by deadline (only task rows have one): overdue tasks of a period without reading every task.
+    Index(
+        "ix_kpi_events_due_at",
+        "due_at",
+        "kind",
+        "entity_id",
+        "user_id",
+        "actor_id",
+        sqlite_where=text("due_at IS NOT NULL"),
+        postgresql_where=text("due_at IS NOT NULL"),
+    ),
     comment="KPI event history: each relevant amoCRM change once, whatever reported it.",
 )
 
