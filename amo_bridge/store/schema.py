@@ -74,8 +74,8 @@ amo_rate_limits = Table(
     "amo_rate_limits",
     metadata,
     Column("name", String(100), primary_key=True),
-    Column("tat", Float, nullable=False),  # GCRA theoretical arrival time: the next free slot
-    comment="Shared request slots of the amoCRM API limiter, one row per integration.",
+    Column("tat", Float, nullable=False),  # the lane's next free slot (GCRA theoretical arrival time)
+    comment="Shared request slots of the amoCRM API limiter, one row per lane of the sliding window.",
 )
 
 amo_idempotency = Table(
