@@ -141,6 +141,15 @@ needs_proc = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason=
 
 
 @needs_proc
+def test_the_distribution_stage_says_why_leads_are_still_waiting() -> None:
+    from amo_bridge.cli.demo import _queued
+    from amo_bridge.demo.watch import Totals
+
+    behind = Totals(arrived=300, assigned=132, inbox_received=1828, inbox_done=713, inbox_dead=0)
+    assert _queued(behind).startswith("; 1115 webhook events still queued (nothing lost)")
+    assert _queued(Totals(arrived=300, assigned=300, inbox_received=900, inbox_done=900)) == ""
+
+
 def test_demo_runs_end_to_end_and_leaves_no_process(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
     proc = _demo(workdir)

@@ -406,6 +406,17 @@ def _handlers() -> list[str]:
     return build_router().describe()
 
 
+def _queued(t: Any) -> str:
+    """Why some arrivals are not assigned yet when the demo stops (said only when it is so)."""
+    waiting = t.inbox_received - t.inbox_done - t.inbox_dead
+    if t.assigned >= t.arrived or waiting <= 0:
+        return ""
+    return (
+        f"; {waiting} webhook events still queued (nothing lost): the compressed day brings work "
+        "faster than the API limit serves it, 7 calls per new lead"
+    )
+
+
 def _stages(
     children: Any,
     obs: Any,
@@ -435,7 +446,7 @@ def _stages(
         Stage(
             "distribution",
             distribution,
-            f"{t.assigned} of {t.arrived} new leads assigned"
+            f"{t.assigned} of {t.arrived} new leads assigned{_queued(t)}"
             if distribution
             else "no webhook handler assigns arrivals yet (leads stay with the admin)",
         ),
