@@ -23,6 +23,7 @@ from amo_bridge.clock import SYSTEM_CLOCK, Clock
 from amo_bridge.config import Settings
 from amo_bridge.distribution.amocrm import AmoAssignmentPort
 from amo_bridge.distribution.arrivals import arrival_from_lead
+from amo_bridge.distribution.choosers import retention_reference
 from amo_bridge.distribution.service import DistributionService
 from amo_bridge.handoff.amocrm import AmoHandoffPort
 from amo_bridge.handoff.service import HandoffService
@@ -76,6 +77,7 @@ class Services:
                 task_text=dist.first_task_text,
                 max_attempts=dist.max_attempts,
                 retry_seconds=float(dist.retry_seconds),
+                stands_for=retention_reference(settings.jobs.retention_reference_field_id),
             )
         if wants_handoff:
             assert settings.handoff.rules is not None

@@ -10,7 +10,12 @@ import sqlalchemy as sa
 
 from amo_bridge.distribution import repository as repo
 from amo_bridge.distribution.calendar import WorkCalendar
-from amo_bridge.distribution.choosers import PoolAccountManagers, PoolTaskChooser, trigger_key
+from amo_bridge.distribution.choosers import (
+    PoolAccountManagers,
+    PoolTaskChooser,
+    retention_reference,
+    trigger_key,
+)
 from amo_bridge.distribution.config import parse_hours
 from amo_bridge.distribution.fake import FakeLead
 from amo_bridge.distribution.model import AfterHours, Arrival, Condition, Member, Pool, Rule, Trigger
@@ -155,6 +160,31 @@ def test_the_linked_lead_is_not_decided_again_and_its_close_ends_the_choice(stor
     assert service.close_lead(900) == 1
     row = rows(store)[0]
     assert (row.state, row.lead_id) == ("closed", 900)
+
+
+@pytest.mark.parametrize(
+    ("reference_field", "arrival"),
+    [
+        (None, Arrival("lead", "900", RETENTION, status_id=40, tags=frozenset({"retention", "won-1"}))),
+        (501, Arrival("lead", "900", RETENTION, status_id=40, fields={501: ("1",)})),
+    ],
+)
+def test_a_retention_leads_webhook_before_the_link_is_still_a_duplicate(
+    store: Store, reference_field: int | None, arrival: Arrival
+) -> None:
+    """The worker may take the new lead's webhook before the job has tied the choice to it: the lead's
+    reference to its won deal (tag or field) finds the choice, so the pool does not decide again."""
+    service, amo, _ = make_service(store, [l3_pool(1, 2)])
+    service.stands_for = retention_reference(reference_field)
+    chosen = service.choose("L3", won_arrival(1))
+    [outcome] = service.handle(arrival)
+    assert (outcome.status, outcome.member) == ("duplicate", chosen.member)
+    assert amo.calls == []
+    assert len(rows(store)) == 1
+    assert sum(assigned_counts(store).values()) == 1  # charged once
+    # Another retention lead, for a won deal nobody chose for, is decided as usual.
+    [other] = service.handle(Arrival("lead", "901", RETENTION, status_id=40, tags=frozenset({"won-2"})))
+    assert other.status == "assigned"
 
 
 def test_account_manager_chooser_over_the_pool(store: Store) -> None:

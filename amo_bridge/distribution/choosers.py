@@ -11,10 +11,12 @@ for amoCRM. Nobody available in the pool: ``None``, and the caller falls back on
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 
 from amo_bridge.distribution.model import Arrival
-from amo_bridge.distribution.service import DistributionService, Outcome
+from amo_bridge.distribution.service import DistributionService, Outcome, StandsFor
+from amo_bridge.retention.amocrm import REFERENCE_TAG
 from amo_bridge.retention.model import WonDeal
 from amo_bridge.triggers.evaluate import LeadFacts
 
@@ -49,6 +51,27 @@ def won_deal_arrival(deal: WonDeal) -> Arrival:
         pipeline_id=deal.pipeline_id,
         fields=_fields(deal.custom_fields),
     )
+
+
+def retention_reference(reference_field_id: int | None) -> StandsFor:
+    """What a retention lead stands for: the won deal it refers to (``RETENTION_REFERENCE_FIELD_ID``,
+    else the tag ``won-<id>``), whose account manager the L3 pool chose before the lead existed."""
+    tag = re.compile(re.escape(REFERENCE_TAG).replace(re.escape("{id}"), r"(\d+)"))
+
+    def stands_for(arrival: Arrival) -> tuple[str, str] | None:
+        if arrival.entity_type != "lead":
+            return None
+        if reference_field_id is not None:
+            for value in arrival.fields.get(reference_field_id, ()):
+                if value.strip().isdigit():
+                    return "won_deal", str(int(value))
+        for name in sorted(arrival.tags):
+            found = tag.fullmatch(name)
+            if found:
+                return "won_deal", found.group(1)
+        return None
+
+    return stands_for
 
 
 def trigger_key(key: str) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -100,15 +100,26 @@ def _settled(row: Any) -> bool:
     return row.state != "rejected" or str(row.note or "").startswith("entity gone")
 
 
-def _linked(conn: Connection, pool: str, arrival: Arrival) -> list[Any]:
-    """Live choices of ``pool`` that stand for the arrival's lead (:meth:`DistributionService.link_lead`):
-    the lead is already given, so its own arrival in the pool is a duplicate."""
+# What a lead stands for, if a job chose for it before it existed: (entity type, entity id) of the
+# choice, e.g. ("won_deal", "77") for a retention lead that refers to won deal 77.
+StandsFor = Callable[[Arrival], "tuple[str, str] | None"]
+
+
+def _linked(conn: Connection, pool: str, arrival: Arrival, stands_for: StandsFor | None) -> list[Any]:
+    """Live choices of ``pool`` that stand for the arrival's lead: tied to it by
+    :meth:`DistributionService.link_lead`, or named by the lead itself (``stands_for``: its reference
+    to the won deal), which also covers the lead's webhook arriving before the job could link it. The
+    lead is already given, so its own arrival in the pool is a duplicate."""
     lead_id = arrival.target_lead_id
     if lead_id is None:
         return []
+    rows = list(repo.assignments_of_lead(conn, lead_id))
+    key = stands_for(arrival) if stands_for is not None else None
+    if key is not None:
+        rows += repo.assignments_of_entity(conn, *key)
     return [
         row
-        for row in repo.assignments_of_lead(conn, lead_id)
+        for row in rows
         if row.pool == pool and row.entity_type in CHOICE_ENTITIES and row.state in repo.LIVE_STATES
     ]
 
@@ -132,6 +143,7 @@ class DistributionService:
     task_text: str = "Contact the client"
     max_attempts: int = 8
     retry_seconds: float = DEFAULT_RETRY_SECONDS
+    stands_for: StandsFor | None = None  # see _linked
     _by_name: dict[str, Pool] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -267,7 +279,8 @@ class DistributionService:
             etype, eid = arrival.entity_type, arrival.entity_id
             episode = arrival.episode or repo.current_episode(conn, pool.name, etype, eid)
             rows = repo.episode_rows(conn, pool.name, etype, eid, episode)
-            taken = [row for row in rows if _settled(row)] or _linked(conn, pool.name, arrival)
+            taken = [row for row in rows if _settled(row)]
+            taken = taken or _linked(conn, pool.name, arrival, self.stands_for)
             if taken:
                 last = taken[-1]
                 if item_id is not None:
@@ -312,7 +325,7 @@ class DistributionService:
         with self.store.read() as conn:
             episode = arrival.episode or repo.current_episode(conn, pool.name, etype, eid)
             taken = [r for r in repo.episode_rows(conn, pool.name, etype, eid, episode) if _settled(r)]
-            taken = taken or _linked(conn, pool.name, arrival)
+            taken = taken or _linked(conn, pool.name, arrival, self.stands_for)
         if not taken:
             return None
         last = taken[-1]
