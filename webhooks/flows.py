@@ -156,8 +156,9 @@ class Flows:
             return
         lead_id = int(event.entity_id)
         dist = services.distribution
+        at = float(event.modified_at or ctx.clock.now())
         if dist is not None and event.modified_user_id:
-            dist.record_activity(lead_id, event.modified_user_id, float(event.modified_at or ctx.clock.now()))
+            dist.record_activity(lead_id, event.modified_user_id, at)
         if not self._stage_matters(services, event, lead_id):
             return
         lead = self._lead(services, lead_id)
@@ -165,7 +166,6 @@ class Flows:
             if dist is not None:
                 dist.close_lead(lead_id)
             return
-        at = float(event.modified_at or ctx.clock.now())
         current = (lead.pipeline_id, lead.status_id) == (event.pipeline_id, event.status_id)
         if services.handoff is not None and current and event.status_id and event.pipeline_id:
             change = StageChange(
